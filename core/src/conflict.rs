@@ -1,0 +1,418 @@
+//! Conflict detection: whether agents can work the agent-days asked of them.
+//!
+//! [`Roster`] holds what the rules read about the agents a request touches (their working
+//! entries, approved leave, skills) and answers, for a list of [`Placement`]s, every conflict
+//! each one meets. It is exact: every collision is reported, by instant range rather than by
+//! calendar date, and with the entry or leave it collides with.
+//!
+//! The rules, for one placement of agent A on shift S on date D:
+//! - the same agent and date earlier in the same request makes it a duplicate (nothing else is
+//!   checked for it);
+//! - A must exist and be active; S must exist, and if it requires a skill, A must hold it;
+//! - D must not lie in one of A's approved leaves (leave is by date: an overnight shift belongs
+//!   to the date it starts);
+//! - its span must not overlap any of A's working entries, nor any other placement of A in the
+//!   same request; touching ends are fine;
+//! - with a team minimum rest R, the time between it and each of those must be at least R.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{NaiveDate, TimeDelta};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{AgentId, EntryId, LeaveId, ShiftId};
+use crate::leave::LeaveRequest;
+use crate::schedule::{Placement, ScheduleEntry};
+use crate::shift::ShiftTemplate;
+use crate::staff::Agent;
+use crate::team::TeamSettings;
+use crate::text::Skill;
+use crate::time::{DateRange, Span};
+
+/// One reason one requested agent-day cannot be worked.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Conflict {
+    /// The agent asked to work.
+    pub agent: AgentId,
+    /// The date asked for.
+    pub date: NaiveDate,
+    /// The shift asked for.
+    pub shift: ShiftId,
+    /// Why it cannot be worked.
+    pub reason: ConflictReason,
+}
+
+/// Why a requested agent-day cannot be worked.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum ConflictReason {
+    /// No staff member has this id.
+    UnknownAgent,
+    /// The staff member is deactivated.
+    InactiveAgent,
+    /// No shift template has this id.
+    UnknownShift,
+    /// The shift requires a skill the agent lacks.
+    MissingSkill {
+        /// The required skill.
+        skill: Skill,
+    },
+    /// The same agent and date appear earlier in the same request.
+    DuplicateInRequest,
+    /// The date lies in an approved leave of the agent.
+    OnLeave {
+        /// The approved leave.
+        leave: LeaveId,
+    },
+    /// The shift's time range overlaps other work of the agent.
+    Overlap {
+        /// What it overlaps.
+        with: Collision,
+    },
+    /// The time between the shift and other work of the agent is under the team's minimum
+    /// rest.
+    RestTooShort {
+        /// The work too close to it.
+        with: Collision,
+        /// The time between the two, in minutes.
+        gap_minutes: i64,
+        /// The team's minimum rest, in minutes.
+        required_minutes: u32,
+    },
+}
+
+/// Other work a requested agent-day collides with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Collision {
+    /// An existing working entry.
+    Entry {
+        /// The entry.
+        entry: EntryId,
+        /// Its shift.
+        shift: ShiftId,
+        /// Its date.
+        date: NaiveDate,
+    },
+    /// Another agent-day of the same request, for the same agent.
+    Requested {
+        /// Its shift.
+        shift: ShiftId,
+        /// Its date.
+        date: NaiveDate,
+    },
+}
+
+/// The result of checking placements: each one's span (when its shift is known) and every
+/// conflict, tagged with the index of the placement it belongs to.
+#[derive(Debug, Clone, Default)]
+pub struct Checked {
+    /// `spans[i]` is the span of placement `i`, or `None` if its shift is unknown.
+    pub spans: Vec<Option<Span>>,
+    /// Every conflict, as (placement index, conflict), in placement order.
+    pub conflicts: Vec<(usize, Conflict)>,
+}
+
+impl Checked {
+    /// Whether placement `index` met no conflict.
+    pub fn is_clear(&self, index: usize) -> bool {
+        self.conflicts
+            .binary_search_by_key(&index, |(at, _)| *at)
+            .is_err()
+    }
+
+    /// The conflicts without their indexes.
+    pub fn into_conflicts(self) -> Vec<Conflict> {
+        self.conflicts
+            .into_iter()
+            .map(|(_, conflict)| conflict)
+            .collect()
+    }
+}
+
+/// Working time of one agent, sorted by start, for range lookups.
+#[derive(Debug, Clone)]
+struct Timeline<T> {
+    items: Vec<(Span, T)>,
+    /// The longest span held, which bounds how far back an overlapping item can start.
+    longest: TimeDelta,
+}
+
+impl<T> Default for Timeline<T> {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            longest: TimeDelta::zero(),
+        }
+    }
+}
+
+impl<T> Timeline<T> {
+    fn push(&mut self, span: Span, item: T) {
+        self.longest = self.longest.max(span.duration());
+        self.items.push((span, item));
+    }
+
+    fn sort(&mut self) {
+        self.items.sort_by_key(|(span, _)| span.start());
+    }
+
+    /// The items that start close enough to `span` to overlap it or come within `reach` of it.
+    fn near(&self, span: Span, reach: TimeDelta) -> impl Iterator<Item = &(Span, T)> {
+        let from = span.start() - reach - self.longest;
+        let until = span.end() + reach;
+        let first = self.items.partition_point(|(item, _)| item.start() < from);
+        self.items[first..]
+            .iter()
+            .take_while(move |(item, _)| item.start() < until)
+    }
+}
+
+/// What the rules read about the agents a request touches.
+#[derive(Debug, Clone)]
+pub struct Roster {
+    team: TeamSettings,
+    agents: HashMap<AgentId, Agent>,
+    shifts: HashMap<ShiftId, ShiftTemplate>,
+    working: HashMap<AgentId, Timeline<Collision>>,
+    leaves: HashMap<AgentId, Vec<(DateRange, LeaveId)>>,
+}
+
+impl Roster {
+    /// Gathers the state to check against.
+    ///
+    /// `entries` must hold every entry of the agents involved near the dates involved (see
+    /// [`Roster::window`]); entries that are not working are ignored. `leaves` may hold leave
+    /// requests in any state; only approved ones count.
+    pub fn new<'a>(
+        team: TeamSettings,
+        agents: impl IntoIterator<Item = Agent>,
+        shifts: impl IntoIterator<Item = ShiftTemplate>,
+        entries: impl IntoIterator<Item = &'a ScheduleEntry>,
+        leaves: impl IntoIterator<Item = &'a LeaveRequest>,
+    ) -> Self {
+        let mut working: HashMap<AgentId, Timeline<Collision>> = HashMap::new();
+        for entry in entries.into_iter().filter(|entry| entry.is_working()) {
+            let collision = Collision::Entry {
+                entry: entry.id,
+                shift: entry.shift,
+                date: entry.date,
+            };
+            working
+                .entry(entry.agent)
+                .or_default()
+                .push(entry.span, collision);
+        }
+        working.values_mut().for_each(Timeline::sort);
+
+        let mut approved: HashMap<AgentId, Vec<(DateRange, LeaveId)>> = HashMap::new();
+        for leave in leaves
+            .into_iter()
+            .filter(|leave| leave.status.is_approved())
+        {
+            approved
+                .entry(leave.agent)
+                .or_default()
+                .push((leave.dates, leave.id));
+        }
+
+        Self {
+            team,
+            agents: agents.into_iter().map(|agent| (agent.id, agent)).collect(),
+            shifts: shifts.into_iter().map(|shift| (shift.id, shift)).collect(),
+            working,
+            leaves: approved,
+        }
+    }
+
+    /// The dates whose entries can collide with work on `dates`: a shift belongs to the date
+    /// it starts and lasts under 26 hours, so neighbours one day out can overlap, and the
+    /// minimum rest reaches further.
+    pub fn window(dates: DateRange, team: &TeamSettings) -> DateRange {
+        let rest_days = team
+            .min_rest
+            .map_or(0, |rest| u64::from(rest.minutes()).div_ceil(24 * 60));
+        dates.widened(2 + rest_days)
+    }
+
+    /// The team settings the roster checks with.
+    pub fn team(&self) -> &TeamSettings {
+        &self.team
+    }
+
+    /// A staff member the roster knows.
+    pub fn agent(&self, id: AgentId) -> Option<&Agent> {
+        self.agents.get(&id)
+    }
+
+    /// A shift template the roster knows.
+    pub fn shift(&self, id: ShiftId) -> Option<&ShiftTemplate> {
+        self.shifts.get(&id)
+    }
+
+    /// Every conflict of `placements`, with existing work and with each other. Entries in
+    /// `set_aside` are treated as if they were not there (an entry being moved, or one an
+    /// agent gives away in the same step).
+    pub fn check(&self, placements: &[Placement], set_aside: &[EntryId]) -> Checked {
+        let spans = placements
+            .iter()
+            .map(|placement| {
+                let shift = self.shifts.get(&placement.shift)?;
+                Some(shift.times.span_on(placement.date, self.team.time_zone))
+            })
+            .collect();
+        self.check_spans(placements, spans, set_aside)
+    }
+
+    /// Like [`Roster::check`], for placements whose spans are already fixed (an existing
+    /// entry changing hands keeps the span it was planned with).
+    pub fn check_fixed(&self, placements: &[(Placement, Span)], set_aside: &[EntryId]) -> Checked {
+        let (placements, spans): (Vec<Placement>, Vec<Option<Span>>) = placements
+            .iter()
+            .map(|(placement, span)| (*placement, Some(*span)))
+            .unzip();
+        self.check_spans(&placements, spans, set_aside)
+    }
+
+    fn check_spans(
+        &self,
+        placements: &[Placement],
+        spans: Vec<Option<Span>>,
+        set_aside: &[EntryId],
+    ) -> Checked {
+        let duplicates = find_duplicates(placements);
+        let mut requested: HashMap<AgentId, Timeline<(usize, Collision)>> = HashMap::new();
+        for (index, placement) in placements.iter().enumerate() {
+            if let (Some(span), false) = (spans[index], duplicates.contains(&index))
+                && self.agents.contains_key(&placement.agent)
+            {
+                let with = Collision::Requested {
+                    shift: placement.shift,
+                    date: placement.date,
+                };
+                requested
+                    .entry(placement.agent)
+                    .or_default()
+                    .push(span, (index, with));
+            }
+        }
+        requested.values_mut().for_each(Timeline::sort);
+
+        let mut conflicts = Vec::new();
+        for (index, placement) in placements.iter().enumerate() {
+            let mut found = |reason| conflicts.push((index, conflict(placement, reason)));
+            if duplicates.contains(&index) {
+                found(ConflictReason::DuplicateInRequest);
+                continue;
+            }
+            self.check_one(
+                placement,
+                index,
+                spans[index],
+                &requested,
+                set_aside,
+                &mut found,
+            );
+        }
+        Checked { spans, conflicts }
+    }
+
+    fn check_one(
+        &self,
+        placement: &Placement,
+        index: usize,
+        span: Option<Span>,
+        requested: &HashMap<AgentId, Timeline<(usize, Collision)>>,
+        set_aside: &[EntryId],
+        found: &mut impl FnMut(ConflictReason),
+    ) {
+        let agent = self.agents.get(&placement.agent);
+        match agent {
+            None => found(ConflictReason::UnknownAgent),
+            Some(agent) if !agent.active => found(ConflictReason::InactiveAgent),
+            Some(_) => {}
+        }
+        let Some(span) = span else {
+            found(ConflictReason::UnknownShift);
+            return;
+        };
+        let Some(agent) = agent else { return };
+        let required = self
+            .shifts
+            .get(&placement.shift)
+            .and_then(|s| s.required_skill.as_ref());
+        if let Some(skill) = required.filter(|skill| !agent.has_skill(skill)) {
+            found(ConflictReason::MissingSkill {
+                skill: skill.clone(),
+            });
+        }
+
+        for (dates, leave) in self.leaves.get(&agent.id).into_iter().flatten() {
+            if dates.contains(placement.date) {
+                found(ConflictReason::OnLeave { leave: *leave });
+            }
+        }
+
+        let rest = self.team.min_rest.map(|rest| rest.duration());
+        let reach = rest.unwrap_or_else(TimeDelta::zero);
+        if let Some(timeline) = self.working.get(&agent.id) {
+            for (other, with) in timeline.near(span, reach) {
+                let Collision::Entry { entry, .. } = with else {
+                    continue;
+                };
+                if !set_aside.contains(entry) {
+                    self.collide(span, *other, *with, found);
+                }
+            }
+        }
+        if let Some(timeline) = requested.get(&agent.id) {
+            for (other, (at, with)) in timeline.near(span, reach) {
+                if *at != index {
+                    self.collide(span, *other, *with, found);
+                }
+            }
+        }
+    }
+
+    /// Reports `with` if `span` overlaps `other` or leaves too little rest before or after it.
+    fn collide(
+        &self,
+        span: Span,
+        other: Span,
+        with: Collision,
+        found: &mut impl FnMut(ConflictReason),
+    ) {
+        if span.overlaps(&other) {
+            found(ConflictReason::Overlap { with });
+        } else if let Some(rest) = self.team.min_rest {
+            let gap = span.gap_to(&other);
+            if gap < rest.duration() {
+                found(ConflictReason::RestTooShort {
+                    with,
+                    gap_minutes: gap.num_minutes(),
+                    required_minutes: rest.minutes(),
+                });
+            }
+        }
+    }
+}
+
+fn conflict(placement: &Placement, reason: ConflictReason) -> Conflict {
+    Conflict {
+        agent: placement.agent,
+        date: placement.date,
+        shift: placement.shift,
+        reason,
+    }
+}
+
+/// Indexes of placements whose agent and date appeared earlier in the list.
+fn find_duplicates(placements: &[Placement]) -> HashSet<usize> {
+    let mut seen = HashSet::with_capacity(placements.len());
+    placements
+        .iter()
+        .enumerate()
+        .filter(|(_, placement)| !seen.insert((placement.agent, placement.date)))
+        .map(|(index, _)| index)
+        .collect()
+}

@@ -1,0 +1,137 @@
+//! The errors service operations return, one enum per family of operations.
+//!
+//! Each holds the domain outcomes a caller must handle (refused, not found, forbidden) and
+//! wraps store failures. "Not found" also answers for things the caller may not see, so an
+//! agent cannot learn that a colleague's request exists by guessing its id.
+
+use std::fmt;
+
+use crate::conflict::Conflict;
+use crate::ids::{AgentId, EntryId, LeaveId, ShiftId, SwapId};
+use crate::input::InputError;
+use crate::leave::LeaveRefusal;
+use crate::schedule::EntryStatus;
+use crate::store::StoreError;
+use crate::swap::SwapRefusal;
+use crate::text::{Login, ShiftName};
+
+/// Something a caller named that does not exist, or that they may not see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Resource {
+    /// A staff member.
+    Agent(AgentId),
+    /// A shift template.
+    Shift(ShiftId),
+    /// A schedule entry.
+    Entry(EntryId),
+    /// A leave request.
+    Leave(LeaveId),
+    /// A swap request.
+    Swap(SwapId),
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Resource::Agent(id) => write!(f, "agent {id}"),
+            Resource::Shift(id) => write!(f, "shift {id}"),
+            Resource::Entry(id) => write!(f, "schedule entry {id}"),
+            Resource::Leave(id) => write!(f, "leave request {id}"),
+            Resource::Swap(id) => write!(f, "swap request {id}"),
+        }
+    }
+}
+
+/// Errors of managing the team: settings, staff, shift templates, the audit log.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// Only admins may do this.
+    #[error("only an admin may do this")]
+    Forbidden,
+    /// The thing named does not exist.
+    #[error("{0} does not exist")]
+    NotFound(Resource),
+    /// A value in the request is not acceptable.
+    #[error(transparent)]
+    Invalid(#[from] InputError),
+    /// Another staff member has this login.
+    #[error("the login {0} is taken")]
+    LoginTaken(Login),
+    /// Another shift template has this name.
+    #[error("the shift name {0} is taken")]
+    ShiftNameTaken(ShiftName),
+    /// Schedule entries follow this shift template, so it cannot be removed.
+    #[error("{0} is used by schedule entries")]
+    ShiftInUse(Resource),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Errors of planning the schedule: assignments, moves, removals.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    /// Only admins may do this.
+    #[error("only an admin may change the schedule")]
+    Forbidden,
+    /// The thing named does not exist.
+    #[error("{0} does not exist")]
+    NotFound(Resource),
+    /// A value in the request is not acceptable.
+    #[error(transparent)]
+    Invalid(#[from] InputError),
+    /// The change conflicts with existing work, leave or the rules; nothing was written.
+    #[error("{} conflicts; nothing was written", .0.len())]
+    Conflicts(Vec<Conflict>),
+    /// Only scheduled entries can be moved.
+    #[error("schedule entry {entry} is not scheduled to be worked")]
+    NotScheduled {
+        /// The entry.
+        entry: EntryId,
+        /// What it is instead.
+        status: EntryStatus,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Errors of leave requests.
+#[derive(Debug, thiserror::Error)]
+pub enum LeaveError {
+    /// The caller may not do this to this request.
+    #[error("not allowed for this leave request")]
+    Forbidden,
+    /// The thing named does not exist or is not the caller's to see.
+    #[error("{0} does not exist")]
+    NotFound(Resource),
+    /// A value in the request is not acceptable.
+    #[error(transparent)]
+    Invalid(#[from] InputError),
+    /// The rules refuse it; nothing changed.
+    #[error(transparent)]
+    Refused(#[from] LeaveRefusal),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Errors of swap requests.
+#[derive(Debug, thiserror::Error)]
+pub enum SwapError {
+    /// The caller may not do this to this request.
+    #[error("not allowed for this swap request")]
+    Forbidden,
+    /// The thing named does not exist or is not the caller's to see.
+    #[error("{0} does not exist")]
+    NotFound(Resource),
+    /// A value in the request is not acceptable.
+    #[error(transparent)]
+    Invalid(#[from] InputError),
+    /// The rules refuse it; nothing changed.
+    #[error(transparent)]
+    Refused(#[from] SwapRefusal),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

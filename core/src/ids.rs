@@ -1,0 +1,103 @@
+//! Typed identifiers: an agent id cannot be passed where a shift id is expected.
+//!
+//! Stores assign ids; they are positive 64-bit integers, so every store can keep them in a
+//! native integer column.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::input::Problem;
+
+macro_rules! id_type {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+        )]
+        #[serde(try_from = "i64", into = "i64")]
+        pub struct $name(i64);
+
+        impl $name {
+            /// The raw number, for storage and wire formats.
+            pub const fn get(self) -> i64 {
+                self.0
+            }
+        }
+
+        impl TryFrom<i64> for $name {
+            type Error = Problem;
+
+            fn try_from(raw: i64) -> Result<Self, Problem> {
+                if raw > 0 {
+                    Ok(Self(raw))
+                } else {
+                    Err(Problem::OutOfRange { min: 1, max: i64::MAX })
+                }
+            }
+        }
+
+        impl From<$name> for i64 {
+            fn from(id: $name) -> i64 {
+                id.0
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Problem;
+
+            fn from_str(raw: &str) -> Result<Self, Problem> {
+                raw.trim()
+                    .parse::<i64>()
+                    .map_err(|_| Problem::Invalid("must be a positive whole number"))
+                    .and_then(Self::try_from)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A staff member: an agent or an admin.
+    AgentId
+);
+id_type!(
+    /// A shift template.
+    ShiftId
+);
+id_type!(
+    /// One schedule entry: an agent on a shift on a date.
+    EntryId
+);
+id_type!(
+    /// A leave request.
+    LeaveId
+);
+id_type!(
+    /// A shift-swap request.
+    SwapId
+);
+id_type!(
+    /// One record of the audit log; later records have larger ids.
+    AuditId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_must_be_positive() {
+        assert!(AgentId::try_from(0).is_err());
+        assert!(AgentId::try_from(-3).is_err());
+        assert_eq!(AgentId::try_from(7).map(AgentId::get), Ok(7));
+        assert_eq!("42".parse::<ShiftId>().map(ShiftId::get), Ok(42));
+        assert!("4x".parse::<ShiftId>().is_err());
+    }
+}

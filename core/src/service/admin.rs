@@ -1,0 +1,264 @@
+//! Team settings, staff, shift templates and the audit log.
+
+use crate::audit::{AuditAction, AuditQuery, AuditRecord, Snapshot, Subject};
+use crate::error::{AdminError, Resource};
+use crate::ids::{AgentId, ShiftId};
+use crate::input::Problem;
+use crate::shift::{NewShift, ShiftTemplate, ShiftUpdate};
+use crate::staff::{Agent, AgentUpdate, Context, NewAgent};
+use crate::store::{Constraint, StoreError};
+use crate::team::TeamSettings;
+
+use super::Service;
+
+/// The most audit records one read returns.
+const MAX_AUDIT_PAGE: usize = 1000;
+
+impl Service {
+    /// The team settings. Anyone on the staff may read them.
+    pub async fn team(&self, _ctx: &Context) -> Result<TeamSettings, AdminError> {
+        let mut tx = self.begin().await?;
+        Ok(tx.team().await?)
+    }
+
+    /// Replaces the team settings. Entries already planned keep their spans.
+    pub async fn update_team(
+        &self,
+        ctx: &Context,
+        settings: TeamSettings,
+    ) -> Result<TeamSettings, AdminError> {
+        ensure_admin(ctx)?;
+        let mut tx = self.begin().await?;
+        let before = tx.team().await?;
+        tx.put_team(&settings).await?;
+        let change = self.audit(
+            ctx,
+            AuditAction::TeamUpdated,
+            Subject::Team,
+            Some(Snapshot::Team { settings: before }),
+            Some(Snapshot::Team {
+                settings: settings.clone(),
+            }),
+        );
+        tx.append_audit(&change).await?;
+        tx.commit().await?;
+        Ok(settings)
+    }
+
+    /// Every staff member, in id order.
+    pub async fn agents(&self, _ctx: &Context) -> Result<Vec<Agent>, AdminError> {
+        let mut tx = self.begin().await?;
+        Ok(tx.all_agents().await?)
+    }
+
+    /// One staff member.
+    pub async fn agent(&self, _ctx: &Context, id: AgentId) -> Result<Agent, AdminError> {
+        let mut tx = self.begin().await?;
+        let found = tx.agents(&[id]).await?.pop();
+        found.ok_or(AdminError::NotFound(Resource::Agent(id)))
+    }
+
+    /// Adds a staff member.
+    pub async fn create_agent(&self, ctx: &Context, agent: NewAgent) -> Result<Agent, AdminError> {
+        ensure_admin(ctx)?;
+        let mut tx = self.begin().await?;
+        if tx.agent_by_login(&agent.login).await?.is_some() {
+            return Err(AdminError::LoginTaken(agent.login));
+        }
+        let created = tx.insert_agent(&agent).await.map_err(|error| match error {
+            StoreError::Constraint(Constraint::UniqueLogin) => {
+                AdminError::LoginTaken(agent.login.clone())
+            }
+            other => other.into(),
+        })?;
+        let change = self.audit(
+            ctx,
+            AuditAction::AgentCreated,
+            Subject::Agent(created.id),
+            None,
+            Some(Snapshot::Agent {
+                agent: created.clone(),
+            }),
+        );
+        tx.append_audit(&change).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// Changes a staff member's name, role, skills or activity.
+    ///
+    /// Deactivating an agent keeps their entries; new ones cannot be planned for them.
+    pub async fn update_agent(
+        &self,
+        ctx: &Context,
+        id: AgentId,
+        update: AgentUpdate,
+    ) -> Result<Agent, AdminError> {
+        ensure_admin(ctx)?;
+        let mut tx = self.begin().await?;
+        tx.lock_agents(&[id]).await?;
+        let before = tx
+            .agents(&[id])
+            .await?
+            .pop()
+            .ok_or(AdminError::NotFound(Resource::Agent(id)))?;
+        let after = Agent {
+            display_name: update
+                .display_name
+                .unwrap_or_else(|| before.display_name.clone()),
+            role: update.role.unwrap_or(before.role),
+            active: update.active.unwrap_or(before.active),
+            skills: update.skills.unwrap_or_else(|| before.skills.clone()),
+            ..before.clone()
+        };
+        tx.update_agent(&after).await?;
+        let change = self.audit(
+            ctx,
+            AuditAction::AgentUpdated,
+            Subject::Agent(id),
+            Some(Snapshot::Agent { agent: before }),
+            Some(Snapshot::Agent {
+                agent: after.clone(),
+            }),
+        );
+        tx.append_audit(&change).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Every shift template, in id order.
+    pub async fn shifts(&self, _ctx: &Context) -> Result<Vec<ShiftTemplate>, AdminError> {
+        let mut tx = self.begin().await?;
+        Ok(tx.shifts().await?)
+    }
+
+    /// Adds a shift template.
+    pub async fn create_shift(
+        &self,
+        ctx: &Context,
+        shift: NewShift,
+    ) -> Result<ShiftTemplate, AdminError> {
+        ensure_admin(ctx)?;
+        let mut tx = self.begin().await?;
+        if tx
+            .shifts()
+            .await?
+            .iter()
+            .any(|existing| existing.name == shift.name)
+        {
+            return Err(AdminError::ShiftNameTaken(shift.name));
+        }
+        let created = tx.insert_shift(&shift).await.map_err(|error| match error {
+            StoreError::Constraint(Constraint::UniqueShiftName) => {
+                AdminError::ShiftNameTaken(shift.name.clone())
+            }
+            other => other.into(),
+        })?;
+        let change = self.audit(
+            ctx,
+            AuditAction::ShiftCreated,
+            Subject::Shift(created.id),
+            None,
+            Some(Snapshot::Shift {
+                shift: created.clone(),
+            }),
+        );
+        tx.append_audit(&change).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// Renames a shift template or changes its required skill. Existing entries are not
+    /// re-checked against a new skill requirement; it applies to assignments from now on.
+    pub async fn update_shift(
+        &self,
+        ctx: &Context,
+        id: ShiftId,
+        update: ShiftUpdate,
+    ) -> Result<ShiftTemplate, AdminError> {
+        ensure_admin(ctx)?;
+        let mut tx = self.begin().await?;
+        let shifts = tx.shifts().await?;
+        let before = shifts
+            .iter()
+            .find(|shift| shift.id == id)
+            .cloned()
+            .ok_or(AdminError::NotFound(Resource::Shift(id)))?;
+        if let Some(name) = &update.name
+            && shifts
+                .iter()
+                .any(|shift| shift.id != id && &shift.name == name)
+        {
+            return Err(AdminError::ShiftNameTaken(name.clone()));
+        }
+        let after = ShiftTemplate {
+            name: update.name.unwrap_or_else(|| before.name.clone()),
+            required_skill: update
+                .required_skill
+                .unwrap_or_else(|| before.required_skill.clone()),
+            ..before.clone()
+        };
+        tx.update_shift(&after).await?;
+        let change = self.audit(
+            ctx,
+            AuditAction::ShiftUpdated,
+            Subject::Shift(id),
+            Some(Snapshot::Shift { shift: before }),
+            Some(Snapshot::Shift {
+                shift: after.clone(),
+            }),
+        );
+        tx.append_audit(&change).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Removes a shift template that no schedule entry follows.
+    pub async fn remove_shift(&self, ctx: &Context, id: ShiftId) -> Result<(), AdminError> {
+        ensure_admin(ctx)?;
+        let mut tx = self.begin().await?;
+        let before = tx
+            .shifts()
+            .await?
+            .into_iter()
+            .find(|shift| shift.id == id)
+            .ok_or(AdminError::NotFound(Resource::Shift(id)))?;
+        if tx.shift_in_use(id).await? {
+            return Err(AdminError::ShiftInUse(Resource::Shift(id)));
+        }
+        tx.delete_shift(id).await?;
+        let change = self.audit(
+            ctx,
+            AuditAction::ShiftRemoved,
+            Subject::Shift(id),
+            Some(Snapshot::Shift { shift: before }),
+            None,
+        );
+        tx.append_audit(&change).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Audit records, newest first. Admins only.
+    pub async fn audit_log(
+        &self,
+        ctx: &Context,
+        query: AuditQuery,
+    ) -> Result<Vec<AuditRecord>, AdminError> {
+        ensure_admin(ctx)?;
+        if query.limit == 0 || query.limit > MAX_AUDIT_PAGE {
+            let max = i64::try_from(MAX_AUDIT_PAGE).unwrap_or(i64::MAX);
+            return Err(Problem::OutOfRange { min: 1, max }.at("limit").into());
+        }
+        let mut tx = self.begin().await?;
+        Ok(tx.audit(&query).await?)
+    }
+}
+
+fn ensure_admin(ctx: &Context) -> Result<(), AdminError> {
+    if ctx.actor.is_admin() {
+        Ok(())
+    } else {
+        Err(AdminError::Forbidden)
+    }
+}

@@ -1,0 +1,249 @@
+//! Planning the schedule: batch assignment, moving and removing entries, reading the grid.
+
+use crate::assign::{self, AssignmentPlan, BatchAssignment, BatchMode, MAX_PLACEMENTS};
+use crate::audit::{AuditAction, Snapshot, Subject};
+use crate::conflict::Conflict;
+use crate::error::{Resource, ScheduleError};
+use crate::event::DomainEvent;
+use crate::ids::EntryId;
+use crate::input::Problem;
+use crate::schedule::{NewEntry, Placement, ScheduleEntry};
+use crate::staff::Context;
+use crate::store::EntryQuery;
+use crate::time::DateRange;
+
+use super::{Service, check_planning_dates, load_roster, lock_order, span_of_dates};
+
+/// The longest date range one batch may cover.
+const MAX_BATCH_DAYS: u32 = 366;
+
+/// How an assignment runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AssignOptions {
+    /// What to do about conflicting agent-days.
+    pub mode: BatchMode,
+    /// Check and report, but write nothing.
+    pub dry_run: bool,
+}
+
+/// What an assignment did, or in a dry run would do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssignOutcome {
+    /// A dry run: these entries would be created.
+    Planned {
+        /// The entries that would be created.
+        entries: Vec<NewEntry>,
+        /// In skip mode, the agent-days that would be left out.
+        skipped: Vec<Conflict>,
+    },
+    /// These entries were created.
+    Written {
+        /// The new entries, in request order.
+        entries: Vec<ScheduleEntry>,
+        /// In skip mode, the agent-days left out.
+        skipped: Vec<Conflict>,
+    },
+}
+
+impl Service {
+    /// Puts one shift on many agents over many dates. See [`Service::assign`].
+    pub async fn assign_batch(
+        &self,
+        ctx: &Context,
+        batch: &BatchAssignment,
+        options: AssignOptions,
+    ) -> Result<AssignOutcome, ScheduleError> {
+        if batch.dates.len() > MAX_BATCH_DAYS {
+            let max = i64::from(MAX_BATCH_DAYS);
+            return Err(Problem::OutOfRange { min: 1, max }.at("dates").into());
+        }
+        if batch.agents.is_empty() {
+            return Err(Problem::Empty.at("agents").into());
+        }
+        let placements = batch.placements();
+        if placements.is_empty() {
+            return Err(Problem::Invalid("selects none of the dates")
+                .at("weekdays")
+                .into());
+        }
+        self.assign(ctx, placements, options).await
+    }
+
+    /// Creates an entry for every placement, after checking them all against each other and
+    /// against the schedule as it stands. Admins only.
+    ///
+    /// All or nothing by default: any conflict writes nothing and returns every conflict.
+    pub async fn assign(
+        &self,
+        ctx: &Context,
+        placements: Vec<Placement>,
+        options: AssignOptions,
+    ) -> Result<AssignOutcome, ScheduleError> {
+        ensure_admin(ctx)?;
+        if placements.len() > MAX_PLACEMENTS {
+            return Err(Problem::TooMany {
+                max: MAX_PLACEMENTS,
+            }
+            .at("placements")
+            .into());
+        }
+        let Some(dates) = span_of_dates(placements.iter().map(|placement| placement.date)) else {
+            return Err(Problem::Empty.at("placements").into());
+        };
+        check_planning_dates(dates).map_err(|problem| problem.at("dates"))?;
+        let agents = lock_order(placements.iter().map(|placement| placement.agent));
+
+        let mut tx = self.begin().await?;
+        if !options.dry_run {
+            tx.lock_agents(&agents).await?;
+        }
+        let team = tx.team().await?;
+        let roster = load_roster(tx.as_mut(), team, &agents, dates).await?;
+        let AssignmentPlan { create, skipped } =
+            assign::plan_assignment(&roster, &placements, options.mode)
+                .map_err(ScheduleError::Conflicts)?;
+        if options.dry_run {
+            return Ok(AssignOutcome::Planned {
+                entries: create,
+                skipped,
+            });
+        }
+        if create.is_empty() {
+            return Ok(AssignOutcome::Written {
+                entries: Vec::new(),
+                skipped,
+            });
+        }
+
+        let created = tx.insert_entries(&create).await?;
+        let change = self.audit(
+            ctx,
+            AuditAction::EntriesAssigned,
+            Subject::Schedule,
+            None,
+            Some(Snapshot::Entries {
+                entries: created.clone(),
+            }),
+        );
+        tx.append_audit(&change).await?;
+        tx.commit().await?;
+
+        let agents = lock_order(created.iter().map(|entry| entry.agent));
+        self.publish([DomainEvent::ScheduleChanged { agents, dates }])
+            .await;
+        Ok(AssignOutcome::Written {
+            entries: created,
+            skipped,
+        })
+    }
+
+    /// Moves a scheduled entry to another agent, shift or date, if the new place is free.
+    /// Admins only.
+    pub async fn move_entry(
+        &self,
+        ctx: &Context,
+        id: EntryId,
+        to: Placement,
+    ) -> Result<ScheduleEntry, ScheduleError> {
+        ensure_admin(ctx)?;
+        check_planning_dates(DateRange::single(to.date)).map_err(|problem| problem.at("date"))?;
+        let mut tx = self.begin().await?;
+        let entry = read_entry(tx.as_mut(), id).await?;
+        tx.lock_agents(&lock_order([entry.agent, to.agent])).await?;
+        let before = read_entry(tx.as_mut(), id).await?;
+        if !before.is_working() {
+            return Err(ScheduleError::NotScheduled {
+                entry: id,
+                status: before.status,
+            });
+        }
+
+        let dates = DateRange::single(before.date).union(&DateRange::single(to.date));
+        let team = tx.team().await?;
+        let agents = lock_order([before.agent, to.agent]);
+        let roster = load_roster(tx.as_mut(), team, &agents, dates).await?;
+        let after = assign::plan_move(&roster, &before, to).map_err(ScheduleError::Conflicts)?;
+
+        tx.update_entries(std::slice::from_ref(&after)).await?;
+        let change = self.audit(
+            ctx,
+            AuditAction::EntryMoved,
+            Subject::Entry(id),
+            Some(Snapshot::Entries {
+                entries: vec![before],
+            }),
+            Some(Snapshot::Entries {
+                entries: vec![after.clone()],
+            }),
+        );
+        tx.append_audit(&change).await?;
+        tx.commit().await?;
+        self.publish([DomainEvent::ScheduleChanged { agents, dates }])
+            .await;
+        Ok(after)
+    }
+
+    /// Removes an entry, whatever its status. Admins only.
+    pub async fn remove_entry(&self, ctx: &Context, id: EntryId) -> Result<(), ScheduleError> {
+        ensure_admin(ctx)?;
+        let mut tx = self.begin().await?;
+        let entry = read_entry(tx.as_mut(), id).await?;
+        tx.lock_agents(&[entry.agent]).await?;
+        let before = read_entry(tx.as_mut(), id).await?;
+        tx.delete_entries(&[id]).await?;
+        let change = self.audit(
+            ctx,
+            AuditAction::EntryRemoved,
+            Subject::Entry(id),
+            Some(Snapshot::Entries {
+                entries: vec![before.clone()],
+            }),
+            None,
+        );
+        tx.append_audit(&change).await?;
+        tx.commit().await?;
+        let event = DomainEvent::ScheduleChanged {
+            agents: vec![before.agent],
+            dates: DateRange::single(before.date),
+        };
+        self.publish([event]).await;
+        Ok(())
+    }
+
+    /// The schedule: entries on these dates, of these agents or everyone. All staff may read
+    /// it.
+    pub async fn schedule(
+        &self,
+        _ctx: &Context,
+        query: &EntryQuery,
+    ) -> Result<Vec<ScheduleEntry>, ScheduleError> {
+        if query.dates.len() > MAX_BATCH_DAYS {
+            let max = i64::from(MAX_BATCH_DAYS);
+            return Err(Problem::OutOfRange { min: 1, max }.at("dates").into());
+        }
+        let mut tx = self.begin().await?;
+        Ok(tx.entries(query).await?)
+    }
+
+    /// One schedule entry.
+    pub async fn entry(&self, _ctx: &Context, id: EntryId) -> Result<ScheduleEntry, ScheduleError> {
+        let mut tx = self.begin().await?;
+        read_entry(tx.as_mut(), id).await
+    }
+}
+
+async fn read_entry(
+    tx: &mut dyn crate::store::Tx,
+    id: EntryId,
+) -> Result<ScheduleEntry, ScheduleError> {
+    let found = tx.entries_by_id(&[id]).await?.pop();
+    found.ok_or(ScheduleError::NotFound(Resource::Entry(id)))
+}
+
+fn ensure_admin(ctx: &Context) -> Result<(), ScheduleError> {
+    if ctx.actor.is_admin() {
+        Ok(())
+    } else {
+        Err(ScheduleError::Forbidden)
+    }
+}

@@ -20,6 +20,11 @@ macro_rules! id_type {
         pub struct $name(i64);
 
         impl $name {
+            /// The smallest id, for range bounds.
+            pub const MIN: Self = Self(1);
+            /// The largest id, for range bounds.
+            pub const MAX: Self = Self(i64::MAX);
+
             /// The raw number, for storage and wire formats.
             pub const fn get(self) -> i64 {
                 self.0

@@ -416,3 +416,340 @@ fn find_duplicates(placements: &[Placement]) -> HashSet<usize> {
         .map(|(index, _)| index)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use chrono::NaiveTime;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::leave::{LeaveKind, LeaveStatus};
+    use crate::schedule::{EntryOrigin, EntryStatus};
+    use crate::shift::ShiftTimes;
+    use crate::staff::{Actor, Role};
+    use crate::team::MinRest;
+    use crate::text::{DisplayName, Login, ShiftName};
+    use crate::time::TimeZone;
+
+    /// Day, late, night (needs the `night` skill) and a long overnight shift.
+    const SHIFTS: [(&str, &str, Option<&str>); 4] = [
+        ("08:00", "16:00", None),
+        ("15:30", "23:30", None),
+        ("22:00", "06:00", Some("night")),
+        ("20:00", "10:00", None),
+    ];
+    const ZONES: [&str; 3] = ["UTC", "America/Chicago", "Europe/London"];
+
+    fn id<T: TryFrom<i64>>(raw: i64) -> T {
+        T::try_from(raw).ok().expect("test ids are positive")
+    }
+
+    /// Dates around the spring clock changes in Chicago (Mar 14) and London (Mar 28).
+    fn day(offset: u8) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2027, 3, 10).unwrap() + chrono::Days::new(u64::from(offset))
+    }
+
+    fn time(text: &str) -> NaiveTime {
+        NaiveTime::parse_from_str(text, "%H:%M").unwrap()
+    }
+
+    /// Agents 1 to 4; even ones hold the night skill; agent 4 is inactive.
+    fn agents() -> Vec<Agent> {
+        (1..=4)
+            .map(|n| Agent {
+                id: id(n),
+                login: Login::parse(&format!("agent{n}")).unwrap(),
+                display_name: DisplayName::parse(&format!("Agent {n}")).unwrap(),
+                role: Role::Agent,
+                active: n != 4,
+                skills: if n % 2 == 0 {
+                    BTreeSet::from([Skill::parse("night").unwrap()])
+                } else {
+                    BTreeSet::new()
+                },
+            })
+            .collect()
+    }
+
+    fn shifts() -> Vec<ShiftTemplate> {
+        SHIFTS
+            .iter()
+            .zip(1..)
+            .map(|((start, end, skill), n)| ShiftTemplate {
+                id: id(n),
+                name: ShiftName::parse(&format!("shift {n}")).unwrap(),
+                times: ShiftTimes::new(time(start), time(end)).unwrap(),
+                required_skill: skill.map(|skill| Skill::parse(skill).unwrap()),
+            })
+            .collect()
+    }
+
+    /// A requested agent-day; agent 5 and shift 5 do not exist.
+    fn placement() -> impl Strategy<Value = Placement> {
+        (1..=5i64, 1..=5i64, 0..20u8).prop_map(|(agent, shift, offset)| Placement {
+            agent: id(agent),
+            shift: id(shift),
+            date: day(offset),
+        })
+    }
+
+    #[derive(Debug, Clone)]
+    struct Case {
+        zone: usize,
+        rest: Option<u32>,
+        /// (agent, shift, date offset, working) of existing entries; they may overlap.
+        existing: Vec<(i64, i64, u8, bool)>,
+        /// (agent, first date offset, extra days); every third one is still pending.
+        leaves: Vec<(i64, u8, u8)>,
+        placements: Vec<Placement>,
+    }
+
+    fn case() -> impl Strategy<Value = Case> {
+        (
+            0..ZONES.len(),
+            prop::option::of(prop::sample::select(vec![60u32, 8 * 60, 11 * 60, 30 * 60])),
+            prop::collection::vec((1..=4i64, 1..=4i64, 0..20u8, any::<bool>()), 0..25),
+            prop::collection::vec((1..=4i64, 0..20u8, 0..4u8), 0..3),
+            prop::collection::vec(placement(), 0..20),
+        )
+            .prop_map(|(zone, rest, existing, leaves, placements)| Case {
+                zone,
+                rest,
+                existing,
+                leaves,
+                placements,
+            })
+    }
+
+    fn build(case: &Case) -> (Roster, Vec<ScheduleEntry>, Vec<LeaveRequest>) {
+        let team = TeamSettings {
+            time_zone: TimeZone::parse(ZONES[case.zone]).unwrap(),
+            min_rest: case
+                .rest
+                .map(|minutes| MinRest::from_minutes(minutes).unwrap()),
+            ..TeamSettings::default()
+        };
+        let shifts = shifts();
+        let entries: Vec<ScheduleEntry> = case
+            .existing
+            .iter()
+            .zip(1..)
+            .map(|(&(agent, shift, offset, working), n)| {
+                let shift = &shifts[usize::try_from(shift - 1).unwrap()];
+                ScheduleEntry {
+                    id: id(n),
+                    agent: id(agent),
+                    shift: shift.id,
+                    date: day(offset),
+                    span: shift.times.span_on(day(offset), team.time_zone),
+                    status: if working {
+                        EntryStatus::Scheduled
+                    } else {
+                        EntryStatus::OnLeave { leave: id(99) }
+                    },
+                    origin: EntryOrigin::Assigned,
+                }
+            })
+            .collect();
+        let at = chrono::DateTime::UNIX_EPOCH;
+        let leaves: Vec<LeaveRequest> = case
+            .leaves
+            .iter()
+            .zip(1..)
+            .map(|(&(agent, offset, length), n)| LeaveRequest {
+                id: id(n),
+                agent: id(agent),
+                kind: LeaveKind::Annual,
+                dates: DateRange::new(day(offset), day(offset + length)).unwrap(),
+                reason: None,
+                requested_by: Actor::System,
+                requested_at: at,
+                status: if n % 3 == 0 {
+                    LeaveStatus::Pending
+                } else {
+                    LeaveStatus::Approved {
+                        by: Actor::System,
+                        at,
+                    }
+                },
+            })
+            .collect();
+        let roster = Roster::new(team, agents(), shifts, &entries, &leaves);
+        (roster, entries, leaves)
+    }
+
+    /// The rules of the module documentation, applied pair by pair, without any index.
+    fn oracle(
+        roster: &Roster,
+        entries: &[ScheduleEntry],
+        leaves: &[LeaveRequest],
+        placements: &[Placement],
+    ) -> Vec<(usize, Conflict)> {
+        let team = roster.team();
+        let span_of = |p: &Placement| {
+            roster
+                .shift(p.shift)
+                .map(|shift| shift.times.span_on(p.date, team.time_zone))
+        };
+        let is_duplicate = |i: usize| {
+            let key = (placements[i].agent, placements[i].date);
+            placements[..i].iter().any(|q| (q.agent, q.date) == key)
+        };
+        let collide = |a: Span, b: Span, with: Collision| {
+            if a.overlaps(&b) {
+                return Some(ConflictReason::Overlap { with });
+            }
+            let rest = team.min_rest?;
+            let gap = a.gap_to(&b);
+            (gap < rest.duration()).then(|| ConflictReason::RestTooShort {
+                with,
+                gap_minutes: gap.num_minutes(),
+                required_minutes: rest.minutes(),
+            })
+        };
+
+        let mut found = Vec::new();
+        for (i, p) in placements.iter().enumerate() {
+            let mut push = |reason| found.push((i, conflict(p, reason)));
+            if is_duplicate(i) {
+                push(ConflictReason::DuplicateInRequest);
+                continue;
+            }
+            let agent = roster.agent(p.agent);
+            match agent {
+                None => push(ConflictReason::UnknownAgent),
+                Some(agent) if !agent.active => push(ConflictReason::InactiveAgent),
+                Some(_) => {}
+            }
+            let Some(span) = span_of(p) else {
+                push(ConflictReason::UnknownShift);
+                continue;
+            };
+            let Some(agent) = agent else { continue };
+            if let Some(skill) = &roster.shift(p.shift).unwrap().required_skill
+                && !agent.has_skill(skill)
+            {
+                push(ConflictReason::MissingSkill {
+                    skill: skill.clone(),
+                });
+            }
+            for leave in leaves {
+                let covers = leave.dates.contains(p.date);
+                if leave.agent == p.agent && leave.status.is_approved() && covers {
+                    push(ConflictReason::OnLeave { leave: leave.id });
+                }
+            }
+            for entry in entries
+                .iter()
+                .filter(|e| e.agent == p.agent && e.is_working())
+            {
+                let with = Collision::Entry {
+                    entry: entry.id,
+                    shift: entry.shift,
+                    date: entry.date,
+                };
+                if let Some(reason) = collide(span, entry.span, with) {
+                    push(reason);
+                }
+            }
+            for (j, q) in placements.iter().enumerate() {
+                if j == i || q.agent != p.agent || is_duplicate(j) {
+                    continue;
+                }
+                let Some(other) = span_of(q) else { continue };
+                let with = Collision::Requested {
+                    shift: q.shift,
+                    date: q.date,
+                };
+                if let Some(reason) = collide(span, other, with) {
+                    push(reason);
+                }
+            }
+        }
+        found
+    }
+
+    fn sorted(conflicts: &[(usize, Conflict)]) -> Vec<String> {
+        let mut lines: Vec<String> = conflicts.iter().map(|c| format!("{c:?}")).collect();
+        lines.sort();
+        lines
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn reported_conflicts_equal_the_brute_force_oracle(case in case()) {
+            let (roster, entries, leaves) = build(&case);
+            let checked = roster.check(&case.placements, &[]);
+            let expected = oracle(&roster, &entries, &leaves, &case.placements);
+            prop_assert_eq!(sorted(&checked.conflicts), sorted(&expected));
+            for (index, _) in &checked.conflicts {
+                prop_assert!(!checked.is_clear(*index));
+            }
+        }
+    }
+
+    #[test]
+    fn an_overnight_shift_collides_with_an_early_start_the_next_morning() {
+        let mut shifts = shifts();
+        shifts.push(ShiftTemplate {
+            id: id(9),
+            name: ShiftName::parse("early").unwrap(),
+            times: ShiftTimes::new(time("05:00"), time("13:00")).unwrap(),
+            required_skill: None,
+        });
+        let night = ScheduleEntry {
+            id: id(1),
+            agent: id(1),
+            shift: id(3),
+            date: day(4),
+            span: shifts[2].times.span_on(day(4), TimeZone::UTC),
+            status: EntryStatus::Scheduled,
+            origin: EntryOrigin::Assigned,
+        };
+        let roster = Roster::new(TeamSettings::default(), agents(), shifts, [&night], []);
+
+        let next_morning = Placement {
+            agent: id(1),
+            shift: id(9),
+            date: day(5),
+        };
+        let conflicts = roster.check(&[next_morning], &[]).into_conflicts();
+
+        let with = Collision::Entry {
+            entry: id(1),
+            shift: id(3),
+            date: day(4),
+        };
+        assert_eq!(
+            conflicts,
+            vec![conflict(&next_morning, ConflictReason::Overlap { with })]
+        );
+    }
+
+    #[test]
+    fn set_aside_entries_do_not_collide() {
+        let shifts = shifts();
+        let day_shift = ScheduleEntry {
+            id: id(1),
+            agent: id(1),
+            shift: id(1),
+            date: day(0),
+            span: shifts[0].times.span_on(day(0), TimeZone::UTC),
+            status: EntryStatus::Scheduled,
+            origin: EntryOrigin::Assigned,
+        };
+        let roster = Roster::new(TeamSettings::default(), agents(), shifts, [&day_shift], []);
+        let same_again = Placement {
+            agent: id(1),
+            shift: id(1),
+            date: day(0),
+        };
+
+        assert_eq!(roster.check(&[same_again], &[]).conflicts.len(), 1);
+        assert!(roster.check(&[same_again], &[id(1)]).conflicts.is_empty());
+    }
+}

@@ -254,11 +254,16 @@ impl Roster {
     /// `set_aside` are treated as if they were not there (an entry being moved, or one an
     /// agent gives away in the same step).
     pub fn check(&self, placements: &[Placement], set_aside: &[EntryId]) -> Checked {
+        // A batch repeats few (shift, date) pairs across many agents, and turning wall-clock
+        // times into instants is the costly part, so each pair is computed once.
+        let mut known: HashMap<(ShiftId, NaiveDate), Option<Span>> = HashMap::new();
         let spans = placements
             .iter()
             .map(|placement| {
-                let shift = self.shifts.get(&placement.shift)?;
-                Some(shift.times.span_on(placement.date, self.team.time_zone))
+                *known.entry((placement.shift, placement.date)).or_insert_with(|| {
+                    let shift = self.shifts.get(&placement.shift)?;
+                    Some(shift.times.span_on(placement.date, self.team.time_zone))
+                })
             })
             .collect();
         self.check_spans(placements, spans, set_aside)

@@ -46,6 +46,7 @@ pub fn agents(count: usize) -> Vec<Agent> {
             role: Role::Agent,
             active: true,
             skills: BTreeSet::new(),
+            capacity: None,
         })
         .collect()
 }
@@ -116,6 +117,7 @@ pub async fn seeded(
             display_name: display_name(n),
             role: Role::Agent,
             skills: BTreeSet::new(),
+            capacity: None,
         };
         if let Ok(agent) = service.create_agent(&ctx, agent).await {
             agent_ids.push(agent.id);

@@ -6,14 +6,19 @@
 
 use std::fmt;
 
+use crate::canned::TemplateError;
 use crate::conflict::Conflict;
-use crate::ids::{AgentId, EntryId, LeaveId, ShiftId, SwapId};
+use crate::conversation::ConversationRefusal;
+use crate::ids::{
+    AgentId, CannedReplyId, ConversationId, CustomerId, EntryId, LeaveId, ShiftId, SwapId,
+};
 use crate::input::InputError;
 use crate::leave::LeaveRefusal;
 use crate::schedule::EntryStatus;
 use crate::store::StoreError;
 use crate::swap::SwapRefusal;
-use crate::text::{Login, ShiftName};
+use crate::text::{Login, ShiftName, Shortcode};
+use crate::transfer::TransferRefusal;
 
 /// Something a caller named that does not exist, or that they may not see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28,6 +33,12 @@ pub enum Resource {
     Leave(LeaveId),
     /// A swap request.
     Swap(SwapId),
+    /// A customer.
+    Customer(CustomerId),
+    /// A conversation.
+    Conversation(ConversationId),
+    /// A canned reply.
+    CannedReply(CannedReplyId),
 }
 
 impl fmt::Display for Resource {
@@ -38,6 +49,9 @@ impl fmt::Display for Resource {
             Resource::Entry(id) => write!(f, "schedule entry {id}"),
             Resource::Leave(id) => write!(f, "leave request {id}"),
             Resource::Swap(id) => write!(f, "swap request {id}"),
+            Resource::Customer(id) => write!(f, "customer {id}"),
+            Resource::Conversation(id) => write!(f, "conversation {id}"),
+            Resource::CannedReply(id) => write!(f, "canned reply {id}"),
         }
     }
 }
@@ -131,6 +145,55 @@ pub enum SwapError {
     /// The rules refuse it; nothing changed.
     #[error(transparent)]
     Refused(#[from] SwapRefusal),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Errors of conversations: opening, messages, status, routing, transfer, search, export.
+#[derive(Debug, thiserror::Error)]
+pub enum ConversationError {
+    /// The caller may not do this.
+    #[error("not allowed")]
+    Forbidden,
+    /// The thing named does not exist or is not the caller's to see.
+    #[error("{0} does not exist")]
+    NotFound(Resource),
+    /// A value in the request is not acceptable.
+    #[error(transparent)]
+    Invalid(#[from] InputError),
+    /// The rules refuse it; nothing changed.
+    #[error(transparent)]
+    Refused(#[from] ConversationRefusal),
+    /// The transfer is refused; nothing changed and no message was written.
+    #[error(transparent)]
+    Transfer(#[from] TransferRefusal),
+    /// Writing the export failed on the receiving side.
+    #[error("the export could not be written")]
+    Export(#[source] crate::store::BoxError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Errors of canned replies.
+#[derive(Debug, thiserror::Error)]
+pub enum CannedError {
+    /// The caller may not do this.
+    #[error("not allowed")]
+    Forbidden,
+    /// The thing named does not exist or is not the caller's to see.
+    #[error("{0} does not exist")]
+    NotFound(Resource),
+    /// A value in the request is not acceptable.
+    #[error(transparent)]
+    Invalid(#[from] InputError),
+    /// Another reply in the same scope has this shortcode.
+    #[error("the shortcode {0} is taken")]
+    ShortcodeTaken(Shortcode),
+    /// The reply cannot be rendered.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

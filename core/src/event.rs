@@ -6,8 +6,10 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{AgentId, LeaveId, SwapId};
+use crate::conversation::ConversationStatus;
+use crate::ids::{AgentId, ConversationId, CustomerId, LeaveId, SwapId};
 use crate::leave::LeaveState;
+use crate::message::{Message, Participant, Seq};
 use crate::swap::SwapState;
 use crate::time::DateRange;
 
@@ -57,6 +59,68 @@ pub enum DomainEvent {
         target: AgentId,
         /// Its new state.
         state: SwapState,
+    },
+    /// A message was stored.
+    MessagePosted {
+        /// The message, with its sequence number.
+        message: Message,
+        /// The conversation's customer.
+        customer: CustomerId,
+        /// The agent holding the conversation, if any.
+        assignee: Option<AgentId>,
+    },
+    /// Routing or an agent gave a waiting conversation to an agent.
+    ConversationAssigned {
+        /// The conversation.
+        conversation: ConversationId,
+        /// Its customer.
+        customer: CustomerId,
+        /// The agent who has it now.
+        agent: AgentId,
+    },
+    /// A conversation moved from one agent to another.
+    ConversationTransferred {
+        /// The conversation.
+        conversation: ConversationId,
+        /// Its customer.
+        customer: CustomerId,
+        /// Who had it.
+        from: Option<AgentId>,
+        /// Who has it now.
+        to: AgentId,
+    },
+    /// A conversation went back to the queue.
+    ConversationQueued {
+        /// The conversation.
+        conversation: ConversationId,
+        /// Its customer.
+        customer: CustomerId,
+        /// Who had it.
+        from: Option<AgentId>,
+    },
+    /// A conversation changed state.
+    ConversationStatusChanged {
+        /// The conversation.
+        conversation: ConversationId,
+        /// Its customer.
+        customer: CustomerId,
+        /// Who holds it.
+        assignee: Option<AgentId>,
+        /// The new state.
+        status: ConversationStatus,
+    },
+    /// Someone read a conversation up to a message.
+    ReadPositionMoved {
+        /// The conversation.
+        conversation: ConversationId,
+        /// Its customer.
+        customer: CustomerId,
+        /// Who holds it.
+        assignee: Option<AgentId>,
+        /// Who read.
+        participant: Participant,
+        /// The last message they have read.
+        seq: Seq,
     },
 }
 

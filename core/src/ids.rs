@@ -92,6 +92,18 @@ id_type!(
     /// One record of the audit log; later records have larger ids.
     AuditId
 );
+id_type!(
+    /// A customer of the ticketing platform, as Shiftdesk knows them.
+    CustomerId
+);
+id_type!(
+    /// A conversation between a customer and the team.
+    ConversationId
+);
+id_type!(
+    /// A canned reply.
+    CannedReplyId
+);
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,12 @@
 //! - [`conflict`]: the exact conflict rules, used by every decision that places work.
 //! - [`assign`], [`leave`], [`swap`]: the decisions (pure functions from state and request to
 //!   a plan or a refusal) and the state machines of leave and swap requests.
+//! - [`conversation`], [`message`]: customers, conversations and their states, messages with
+//!   their per-conversation sequence numbers, read positions.
+//! - [`routing`], [`transfer`]: who gets a waiting conversation (on shift, online, with room),
+//!   and handing one to another agent with its context.
+//! - [`canned`], [`search`]: canned replies with variables; the one conversation filter,
+//!   the caller's scope, and export formats.
 //! - [`audit`], [`event`]: what every change records, and what it announces after commit.
 //! - [`store`]: the traits a store implements. Stores hold locks and move data; no rule
 //!   lives there.
@@ -23,13 +29,18 @@
 
 pub mod assign;
 pub mod audit;
+pub mod canned;
 pub mod conflict;
+pub mod conversation;
 pub mod error;
 pub mod event;
 pub mod ids;
 pub mod input;
 pub mod leave;
+pub mod message;
+pub mod routing;
 pub mod schedule;
+pub mod search;
 pub mod service;
 pub mod shift;
 pub mod staff;
@@ -38,5 +49,6 @@ pub mod swap;
 pub mod team;
 pub mod text;
 pub mod time;
+pub mod transfer;
 
 pub use service::Service;

@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::AgentId;
+use crate::ids::{AgentId, CustomerId};
+use crate::routing::Capacity;
 use crate::text::{DisplayName, Login, Skill};
 
 /// What a staff member may do. Admins plan and decide; agents work and ask.
@@ -32,6 +33,8 @@ pub struct Agent {
     pub active: bool,
     /// Skills that shifts may require.
     pub skills: BTreeSet<Skill>,
+    /// How many unresolved conversations they may hold; `None` for the team default.
+    pub capacity: Option<Capacity>,
 }
 
 impl Agent {
@@ -52,6 +55,8 @@ pub struct NewAgent {
     pub role: Role,
     /// Skills that shifts may require.
     pub skills: BTreeSet<Skill>,
+    /// How many unresolved conversations they may hold; `None` for the team default.
+    pub capacity: Option<Capacity>,
 }
 
 /// Changes to a staff member; fields left `None` stay as they are.
@@ -65,6 +70,8 @@ pub struct AgentUpdate {
     pub active: Option<bool>,
     /// The full new set of skills.
     pub skills: Option<BTreeSet<Skill>>,
+    /// A new capacity: `Some(None)` returns them to the team default.
+    pub capacity: Option<Option<Capacity>>,
 }
 
 /// Who is acting: every service call names one, and every rule about who may do what reads it.
@@ -77,6 +84,11 @@ pub enum Actor {
         id: AgentId,
         /// The role the caller was authenticated with.
         role: Role,
+    },
+    /// A customer of the ticketing platform, reaching only their own conversations.
+    Customer {
+        /// Who they are.
+        id: CustomerId,
     },
     /// Shiftdesk itself: first-start setup, demo data, automatic routing.
     System,
@@ -114,7 +126,7 @@ impl Actor {
     pub fn agent_id(&self) -> Option<AgentId> {
         match self {
             Actor::Staff { id, .. } => Some(*id),
-            Actor::System => None,
+            Actor::Customer { .. } | Actor::System => None,
         }
     }
 

@@ -14,15 +14,26 @@
 
 use async_trait::async_trait;
 
+use chrono::{DateTime, Utc};
+
 use crate::audit::{AuditChange, AuditQuery, AuditRecord};
-use crate::ids::{AgentId, AuditId, EntryId, LeaveId, ShiftId, SwapId};
+use crate::canned::{CannedReply, NewCannedReply};
+use crate::conversation::{
+    Conversation, ConversationRefusal, Customer, NewConversation, NewCustomer, Transfer,
+};
+use crate::ids::{
+    AgentId, AuditId, CannedReplyId, ConversationId, CustomerId, EntryId, LeaveId, ShiftId, SwapId,
+};
 use crate::leave::{LeaveRequest, LeaveState, NewLeave};
+use crate::message::{Appended, Message, NewMessage, Participant, Seq};
+use crate::routing::AgentLoad;
 use crate::schedule::{NewEntry, ScheduleEntry};
+use crate::search::{ConversationQuery, ConversationSummary, Page};
 use crate::shift::{NewShift, ShiftTemplate};
 use crate::staff::{Agent, NewAgent};
 use crate::swap::{NewSwap, SwapRequest, SwapState};
 use crate::team::TeamSettings;
-use crate::text::Login;
+use crate::text::{ExternalId, Login};
 use crate::time::DateRange;
 
 /// Any error a backend reports, kept for logs.
@@ -62,6 +73,12 @@ pub enum Constraint {
     /// A row refers to something that does not exist, or something referred to was removed.
     #[error("a reference points nowhere")]
     Reference,
+    /// Two customers would share an external id.
+    #[error("customer external ids must be unique")]
+    UniqueExternalId,
+    /// Two canned replies in one scope would share a shortcode.
+    #[error("shortcodes must be unique within their scope")]
+    UniqueShortcode,
 }
 
 /// Which schedule entries to read, ordered by agent, then start.
@@ -97,17 +114,191 @@ pub struct SwapQuery {
     pub entry: Option<EntryId>,
 }
 
+/// The rule a new message must pass, decided by `core` and run by the store inside the atomic
+/// step that stores the message: given the conversation as it was, either refuse the message
+/// or say what the conversation becomes (reopened, woken up), if anything.
+pub type MessageRule =
+    Box<dyn FnOnce(&Conversation) -> Result<Option<Conversation>, ConversationRefusal> + Send>;
+
 /// A place to keep Shiftdesk's data.
 #[async_trait]
 pub trait Store: Send + Sync {
     /// Opens a transaction.
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError>;
+
+    /// Stores one message with the next sequence number of its conversation and applies
+    /// what `rule` says to the conversation, all in one atomic step. A message whose client id
+    /// was used before in the conversation is not stored again: the earlier one comes back,
+    /// and the rule is not asked. A refused message leaves no trace.
+    ///
+    /// This is the hot path of every conversation. The default runs one transaction; a store
+    /// may gather concurrent calls into one commit, as long as no call returns before its
+    /// message is durable.
+    async fn post_message(
+        &self,
+        message: &NewMessage,
+        rule: MessageRule,
+    ) -> Result<Result<Appended, ConversationRefusal>, StoreError> {
+        let mut tx = self.begin().await?;
+        tx.lock_conversation(message.conversation).await?;
+        let Some(before) = tx.conversation(message.conversation).await? else {
+            return Err(StoreError::Constraint(Constraint::Reference));
+        };
+        let mut appended = tx.append_message(message).await?;
+        if appended.duplicate {
+            return Ok(Ok(appended));
+        }
+        let effect = match rule(&before) {
+            Ok(effect) => effect,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        if let Some(next) = effect {
+            tx.update_conversation(&next).await?;
+            appended.conversation = Conversation {
+                last_seq: appended.conversation.last_seq,
+                last_activity_at: appended.conversation.last_activity_at,
+                ..next
+            };
+        }
+        tx.commit().await?;
+        Ok(Ok(appended))
+    }
+}
+
+/// The conversation half of a transaction. Every [`Tx`] has it.
+///
+/// Lock order, to keep transactions from waiting on each other in a circle: a transaction
+/// locks at most one conversation, before any agent.
+#[async_trait]
+pub trait ConversationTx: Send {
+    /// Locks one conversation until the transaction ends, waiting for other holders.
+    async fn lock_conversation(&mut self, id: ConversationId) -> Result<(), StoreError>;
+
+    /// One customer.
+    async fn customer(&mut self, id: CustomerId) -> Result<Option<Customer>, StoreError>;
+    /// The customers with these ids that exist, in id order.
+    async fn customers(&mut self, ids: &[CustomerId]) -> Result<Vec<Customer>, StoreError>;
+    /// The customer with this external id.
+    async fn customer_by_external_id(
+        &mut self,
+        external_id: &ExternalId,
+    ) -> Result<Option<Customer>, StoreError>;
+    /// Records a customer; fails with [`Constraint::UniqueExternalId`] on a known one.
+    async fn insert_customer(&mut self, customer: &NewCustomer) -> Result<Customer, StoreError>;
+
+    /// One conversation.
+    async fn conversation(
+        &mut self,
+        id: ConversationId,
+    ) -> Result<Option<Conversation>, StoreError>;
+    /// Opens a conversation: open, queued since its creation, no messages.
+    async fn insert_conversation(
+        &mut self,
+        conversation: &NewConversation,
+    ) -> Result<Conversation, StoreError>;
+    /// Overwrites a conversation's status, topic, owner and handlers.
+    async fn update_conversation(&mut self, conversation: &Conversation) -> Result<(), StoreError>;
+    /// Conversations waiting for an agent, oldest in the queue first.
+    async fn waiting_conversations(
+        &mut self,
+        limit: usize,
+    ) -> Result<Vec<Conversation>, StoreError>;
+    /// Snoozed conversations whose snooze ends at or before `now`.
+    async fn snoozes_due(&mut self, now: DateTime<Utc>) -> Result<Vec<Conversation>, StoreError>;
+    /// Unresolved conversations `agent` holds, in id order.
+    async fn held_by(&mut self, agent: AgentId) -> Result<Vec<Conversation>, StoreError>;
+    /// Conversations matching `query`, newest first, with the latest message the query's
+    /// scope shows.
+    async fn conversations(
+        &mut self,
+        query: &ConversationQuery,
+        page: &Page,
+    ) -> Result<Vec<ConversationSummary>, StoreError>;
+    /// How many conversations match `query`.
+    async fn count_conversations(&mut self, query: &ConversationQuery) -> Result<u64, StoreError>;
+
+    /// How many unresolved conversations each of `agents` holds, and when each was last given
+    /// one. Agents holding none and never given one may be left out.
+    async fn agent_loads(&mut self, agents: &[AgentId]) -> Result<Vec<AgentLoad>, StoreError>;
+    /// Staff with a scheduled (working) entry whose span contains `at`, in id order.
+    async fn agents_on_shift(&mut self, at: DateTime<Utc>) -> Result<Vec<AgentId>, StoreError>;
+
+    /// Keeps a transfer record.
+    async fn insert_transfer(&mut self, transfer: &Transfer) -> Result<(), StoreError>;
+    /// A conversation's transfers, oldest first.
+    async fn transfers(
+        &mut self,
+        conversation: ConversationId,
+    ) -> Result<Vec<Transfer>, StoreError>;
+
+    /// Stores a message with the next sequence number and moves the conversation's last
+    /// activity; or, if its client id was used before in the conversation, returns the
+    /// message stored then and changes nothing.
+    async fn append_message(&mut self, message: &NewMessage) -> Result<Appended, StoreError>;
+    /// Up to `limit` messages after `after` (from the first if `None`), oldest first; private
+    /// notes only if `notes`.
+    async fn messages_after(
+        &mut self,
+        conversation: ConversationId,
+        after: Option<Seq>,
+        limit: usize,
+        notes: bool,
+    ) -> Result<Vec<Message>, StoreError>;
+    /// Up to `limit` messages before `before` (the latest if `None`), oldest first; private
+    /// notes only if `notes`.
+    async fn messages_before(
+        &mut self,
+        conversation: ConversationId,
+        before: Option<Seq>,
+        limit: usize,
+        notes: bool,
+    ) -> Result<Vec<Message>, StoreError>;
+    /// How many messages come after `after` that `reader` did not write; private notes only
+    /// if `notes`.
+    async fn count_after(
+        &mut self,
+        conversation: ConversationId,
+        after: Option<Seq>,
+        reader: Participant,
+        notes: bool,
+    ) -> Result<u64, StoreError>;
+    /// The last message `participant` has read.
+    async fn read_position(
+        &mut self,
+        conversation: ConversationId,
+        participant: Participant,
+    ) -> Result<Option<Seq>, StoreError>;
+    /// Records the last message `participant` has read.
+    async fn set_read_position(
+        &mut self,
+        conversation: ConversationId,
+        participant: Participant,
+        seq: Seq,
+    ) -> Result<(), StoreError>;
+
+    /// Public canned replies and, if `owner` is given, that agent's personal ones.
+    async fn canned_replies(
+        &mut self,
+        owner: Option<AgentId>,
+    ) -> Result<Vec<CannedReply>, StoreError>;
+    /// One canned reply.
+    async fn canned_reply(&mut self, id: CannedReplyId) -> Result<Option<CannedReply>, StoreError>;
+    /// Creates a canned reply; fails with [`Constraint::UniqueShortcode`] on a shortcode taken
+    /// in its scope.
+    async fn insert_canned_reply(
+        &mut self,
+        reply: &NewCannedReply,
+    ) -> Result<CannedReply, StoreError>;
+    /// Overwrites a canned reply.
+    async fn update_canned_reply(&mut self, reply: &CannedReply) -> Result<(), StoreError>;
+    /// Removes a canned reply.
+    async fn delete_canned_reply(&mut self, id: CannedReplyId) -> Result<(), StoreError>;
 }
 
 /// One transaction: reads see everything committed before the locks were granted and the
 /// transaction's own writes.
 #[async_trait]
-pub trait Tx: Send {
+pub trait Tx: ConversationTx + Send {
     /// Locks these agents' schedules until the transaction ends, waiting for other holders.
     ///
     /// Called at most once per transaction, before the reads a decision rests on; locks are

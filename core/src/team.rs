@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::input::Problem;
 use crate::leave::LeaveKind;
+use crate::routing::Capacity;
 use crate::time::TimeZone;
 
 /// The settings every scheduling decision reads.
@@ -20,6 +21,13 @@ pub struct TeamSettings {
     /// Days of leave each agent may take per calendar year, by kind; kinds not listed are
     /// unlimited.
     pub leave_allowances: BTreeMap<LeaveKind, AllowanceDays>,
+    /// How many unresolved conversations an agent without their own capacity may hold.
+    #[serde(default)]
+    pub default_capacity: Capacity,
+    /// Whether an agent's open conversations go back to routing when they go offline or their
+    /// shift ends; otherwise they wait for the agent.
+    #[serde(default)]
+    pub requeue_when_away: bool,
 }
 
 impl TeamSettings {

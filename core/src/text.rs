@@ -85,6 +85,78 @@ text_type!(
     check_note
 );
 
+text_type!(
+    /// The id the ticketing platform gives a customer: 1 to 128 characters, trimmed.
+    ExternalId,
+    check_external_id
+);
+text_type!(
+    /// A conversation's topic or category, such as `refunds`: 1 to 64 characters, trimmed.
+    Topic,
+    check_topic
+);
+text_type!(
+    /// What an agent types to find a canned reply, such as `refund-policy`: 1 to 32 of
+    /// `a-z 0-9 _ -`, stored lower-cased.
+    Shortcode,
+    check_shortcode
+);
+text_type!(
+    /// A short human title, such as a canned reply's: 1 to 120 characters, trimmed.
+    Title,
+    check_title
+);
+text_type!(
+    /// The id a client gives a message so a retried send is stored once: 1 to 64 of
+    /// `A-Z a-z 0-9 - _ . :`, case kept.
+    ClientMessageId,
+    check_client_message_id
+);
+text_type!(
+    /// The text of a message: 1 to 10,000 characters; line breaks and tabs are kept, other
+    /// control characters refused; leading and trailing whitespace trimmed.
+    MessageBody,
+    check_message_body
+);
+text_type!(
+    /// Text to look for in message bodies: 1 to 200 characters of one line, trimmed.
+    SearchText,
+    check_search_text
+);
+
+impl MessageBody {
+    /// The most characters a message may hold.
+    pub const MAX_CHARS: usize = 10_000;
+
+    /// Text written by Shiftdesk itself, made acceptable rather than refused: other control
+    /// characters become spaces, and text past the limit is cut.
+    pub(crate) fn composed(text: &str) -> Self {
+        let mut body: String = text
+            .trim()
+            .chars()
+            .map(|c| {
+                if c.is_control() && !matches!(c, '\n' | '\r' | '\t') {
+                    ' '
+                } else {
+                    c
+                }
+            })
+            .take(Self::MAX_CHARS)
+            .collect();
+        if body.is_empty() {
+            body.push('…');
+        }
+        Self(body)
+    }
+
+    /// Parses raw bytes, refusing anything that is not UTF-8.
+    pub fn from_utf8(bytes: &[u8]) -> Result<Self, Problem> {
+        let text =
+            std::str::from_utf8(bytes).map_err(|_| Problem::Invalid("is not valid UTF-8"))?;
+        Self::parse(text)
+    }
+}
+
 fn check_display_name(raw: &str) -> Result<String, Problem> {
     single_line(raw, 80)
 }
@@ -112,15 +184,63 @@ fn check_skill(raw: &str) -> Result<String, Problem> {
 }
 
 fn check_note(raw: &str) -> Result<String, Problem> {
+    multi_line(raw, 2000)
+}
+
+/// Trimmed text that may span lines: line breaks and tabs kept, other control characters
+/// refused.
+fn multi_line(raw: &str, max: usize) -> Result<String, Problem> {
     let text = raw.trim();
-    check_length(text, 2000)?;
+    check_length(text, max)?;
     if text
         .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
     {
         return Err(Problem::ControlCharacter);
     }
     Ok(text.to_owned())
+}
+
+fn check_external_id(raw: &str) -> Result<String, Problem> {
+    single_line(raw, 128)
+}
+
+fn check_topic(raw: &str) -> Result<String, Problem> {
+    single_line(raw, 64)
+}
+
+fn check_title(raw: &str) -> Result<String, Problem> {
+    single_line(raw, 120)
+}
+
+fn check_search_text(raw: &str) -> Result<String, Problem> {
+    single_line(raw, 200)
+}
+
+fn check_shortcode(raw: &str) -> Result<String, Problem> {
+    restricted(
+        raw,
+        32,
+        |c| matches!(c, 'a'..='z' | '0'..='9' | '_' | '-'),
+        "a-z 0-9 _ -",
+    )
+}
+
+fn check_client_message_id(raw: &str) -> Result<String, Problem> {
+    let text = raw.trim();
+    check_length(text, 64)?;
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':');
+    match text.chars().find(|&c| !allowed(c)) {
+        Some(found) => Err(Problem::InvalidCharacter {
+            found,
+            allowed: "A-Z a-z 0-9 - _ . :",
+        }),
+        None => Ok(text.to_owned()),
+    }
+}
+
+fn check_message_body(raw: &str) -> Result<String, Problem> {
+    multi_line(raw, MessageBody::MAX_CHARS)
 }
 
 /// Trimmed text of one line.

@@ -246,6 +246,11 @@ impl TimeZone {
         local.and_utc()
     }
 
+    /// The wall-clock time of an instant in this zone.
+    pub fn local(&self, instant: DateTime<Utc>) -> NaiveDateTime {
+        instant.with_timezone(&self.0).naive_local()
+    }
+
     /// The local date of an instant in this zone.
     pub fn date_of(&self, instant: DateTime<Utc>) -> NaiveDate {
         instant.with_timezone(&self.0).date_naive()

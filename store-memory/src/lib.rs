@@ -13,6 +13,7 @@
 //! Depends on `shiftdesk-core` for the traits and types, and on tokio's mutex.
 
 mod state;
+mod talk;
 
 use std::sync::Arc;
 
@@ -134,6 +135,7 @@ impl Tx for MemoryTx {
             role: agent.role,
             active: true,
             skills: agent.skills.clone(),
+            capacity: agent.capacity,
         };
         self.state.agents.insert(created.id, created.clone());
         self.undo.push(Undo::Agent(created.id, None));
@@ -379,6 +381,7 @@ mod tests {
             display_name: DisplayName::parse(login).unwrap(),
             role: Role::Agent,
             skills: BTreeSet::new(),
+            capacity: None,
         }
     }
 

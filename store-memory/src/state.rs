@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{Days, NaiveDate};
 use shiftdesk_core::audit::{AuditChange, AuditQuery, AuditRecord};
-use shiftdesk_core::ids::{AgentId, AuditId, EntryId, LeaveId, ShiftId, SwapId};
+use shiftdesk_core::ids::{
+    AgentId, AuditId, CannedReplyId, ConversationId, CustomerId, EntryId, LeaveId, ShiftId, SwapId,
+};
 use shiftdesk_core::leave::LeaveRequest;
 use shiftdesk_core::schedule::ScheduleEntry;
 use shiftdesk_core::shift::ShiftTemplate;
@@ -12,6 +14,8 @@ use shiftdesk_core::staff::{Actor, Agent};
 use shiftdesk_core::store::{Constraint, EntryQuery, LeaveQuery, StoreError, SwapQuery};
 use shiftdesk_core::swap::SwapRequest;
 use shiftdesk_core::team::TeamSettings;
+
+use crate::talk::{Talk, TalkUndo};
 
 /// How far apart, in dates, two entries of one agent can be and still overlap: a shift
 /// belongs to the date it starts and lasts less than 26 hours.
@@ -32,6 +36,8 @@ pub(crate) struct State {
     audit: Vec<AuditRecord>,
     /// The last id handed out per table. Never rolled back, so ids are never reused.
     last_ids: LastIds,
+    /// Customers, conversations, messages and canned replies.
+    pub(crate) talk: Talk,
 }
 
 #[derive(Debug, Default)]
@@ -41,6 +47,9 @@ struct LastIds {
     entry: i64,
     leave: i64,
     swap: i64,
+    customer: i64,
+    conversation: i64,
+    canned_reply: i64,
 }
 
 /// How to take back one write.
@@ -55,6 +64,8 @@ pub(crate) enum Undo {
     Swap(SwapId, Option<SwapRequest>),
     /// Drop the newest audit record.
     Audit,
+    /// Take back a write to the conversation tables.
+    Talk(TalkUndo),
 }
 
 fn next_id<T: TryFrom<i64>>(last: &mut i64) -> Result<T, StoreError> {
@@ -83,6 +94,38 @@ impl State {
         next_id(&mut self.last_ids.swap)
     }
 
+    pub(crate) fn next_customer_id(&mut self) -> Result<CustomerId, StoreError> {
+        next_id(&mut self.last_ids.customer)
+    }
+
+    pub(crate) fn next_conversation_id(&mut self) -> Result<ConversationId, StoreError> {
+        next_id(&mut self.last_ids.conversation)
+    }
+
+    pub(crate) fn next_canned_reply_id(&mut self) -> Result<CannedReplyId, StoreError> {
+        next_id(&mut self.last_ids.canned_reply)
+    }
+
+    /// Staff with a working entry whose span contains `at`.
+    pub(crate) fn agents_on_shift(&self, at: chrono::DateTime<chrono::Utc>) -> Vec<AgentId> {
+        // Entries belong to their local start date, which lies within two days of the
+        // instant's UTC date for any zone and any shift under 26 hours.
+        let day = at.date_naive();
+        let first = day.checked_sub_days(Days::new(2)).unwrap_or(NaiveDate::MIN);
+        let last = day.checked_add_days(Days::new(1)).unwrap_or(NaiveDate::MAX);
+        let mut on_shift: Vec<AgentId> = self
+            .entries_by_agent
+            .keys()
+            .copied()
+            .filter(|&agent| {
+                self.agent_entries(agent, first, last)
+                    .any(|entry| entry.is_working() && entry.span.contains(at))
+            })
+            .collect();
+        on_shift.sort_unstable();
+        on_shift
+    }
+
     /// Takes back one write.
     pub(crate) fn revert(&mut self, undo: Undo) {
         match undo {
@@ -97,6 +140,7 @@ impl State {
             Undo::Audit => {
                 self.audit.pop();
             }
+            Undo::Talk(undo) => self.talk.revert(undo),
         }
     }
 

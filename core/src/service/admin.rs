@@ -109,6 +109,7 @@ impl Service {
             role: update.role.unwrap_or(before.role),
             active: update.active.unwrap_or(before.active),
             skills: update.skills.unwrap_or_else(|| before.skills.clone()),
+            capacity: update.capacity.unwrap_or(before.capacity),
             ..before.clone()
         };
         tx.update_agent(&after).await?;

@@ -6,7 +6,10 @@
 //! decisions themselves live in the domain modules; nothing here decides a rule.
 
 mod admin;
+mod canned;
+mod conversation;
 mod leave;
+mod routing;
 mod schedule;
 mod swap;
 
@@ -20,11 +23,14 @@ use crate::event::{DomainEvent, Notifier};
 use crate::ids::AgentId;
 use crate::input::Problem;
 use crate::leave::LeaveState;
+use crate::routing::{NobodyOnline, Presence};
 use crate::staff::Context;
 use crate::store::{EntryQuery, LeaveQuery, Store, StoreError, Tx};
 use crate::team::TeamSettings;
 use crate::time::{Clock, DateRange};
 
+pub use conversation::{ConversationDetail, ExportSink, ExportSummary, Outgoing};
+pub use routing::Routed;
 pub use schedule::{AssignOptions, AssignOutcome};
 
 /// The earliest and latest years a schedule may be planned in; outside them a date is a typo.
@@ -36,16 +42,26 @@ pub struct Service {
     store: Arc<dyn Store>,
     notifier: Arc<dyn Notifier>,
     clock: Arc<dyn Clock>,
+    presence: Arc<dyn Presence>,
 }
 
 impl Service {
     /// A service over `store` that tells `notifier` what happened and reads time from `clock`.
+    /// Nobody counts as online until [`Service::with_presence`] says how to tell.
     pub fn new(store: Arc<dyn Store>, notifier: Arc<dyn Notifier>, clock: Arc<dyn Clock>) -> Self {
+        let presence = Arc::new(NobodyOnline);
         Self {
             store,
             notifier,
             clock,
+            presence,
         }
+    }
+
+    /// The same service, asking `presence` who is online when routing.
+    pub fn with_presence(mut self, presence: Arc<dyn Presence>) -> Self {
+        self.presence = presence;
+        self
     }
 
     fn now(&self) -> DateTime<Utc> {

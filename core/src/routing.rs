@@ -9,7 +9,8 @@
 //! The choice here is advisory; the service then claims the agent under their lock and checks
 //! the load again, so two routers can never overfill one agent.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::iter::Peekable;
 use std::sync::RwLock;
 
 use chrono::{DateTime, Utc};
@@ -121,59 +122,89 @@ pub struct AgentLoad {
     pub last_assigned_at: Option<DateTime<Utc>>,
 }
 
-/// What routing reads.
-#[derive(Clone, Copy)]
-pub struct RoutingInputs<'a> {
-    /// Staff with a scheduled entry covering now.
-    pub on_shift: &'a HashSet<AgentId>,
-    /// Their records (capacity, active flag); others are ignored.
-    pub agents: &'a [Agent],
-    /// Their loads; an agent without one holds nothing.
-    pub loads: &'a HashMap<AgentId, AgentLoad>,
-    /// Who is online.
-    pub presence: &'a dyn Presence,
-    /// The capacity of agents without their own.
-    pub default_capacity: Capacity,
+/// One agent as routing weighs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidate {
+    /// The agent.
+    pub agent: AgentId,
+    /// Whether they are active.
+    pub active: bool,
+    /// Whether a scheduled entry of theirs covers now.
+    pub on_shift: bool,
+    /// Whether they are online.
+    pub online: bool,
+    /// Unresolved conversations they hold.
+    pub open: u32,
+    /// How many they may hold.
+    pub capacity: Capacity,
+    /// When they were last given a conversation, if ever.
+    pub last_assigned_at: Option<DateTime<Utc>>,
 }
 
-impl RoutingInputs<'_> {
-    /// Whether `agent` could take one more conversation now.
-    pub fn can_take(&self, agent: &Agent) -> bool {
-        agent.active
-            && self.on_shift.contains(&agent.id)
-            && self.presence.is_online(agent.id)
-            && self.load(agent.id).open < self.capacity(agent).get()
+impl Candidate {
+    /// Whether they could take one more conversation now.
+    pub fn can_take(&self) -> bool {
+        self.active && self.on_shift && self.online && self.open < self.capacity.get()
     }
+}
 
-    /// The capacity that applies to `agent`.
-    pub fn capacity(&self, agent: &Agent) -> Capacity {
-        agent.capacity.unwrap_or(self.default_capacity)
-    }
-
-    fn load(&self, agent: AgentId) -> AgentLoad {
-        self.loads.get(&agent).copied().unwrap_or(AgentLoad {
-            agent,
-            open: 0,
-            last_assigned_at: None,
+/// Joins what the store and the hub know into candidates.
+///
+/// Every list must be sorted by agent id, as the store returns them, so one pass joins them;
+/// an agent without a load holds nothing and was never assigned.
+pub fn candidates(
+    agents: &[Agent],
+    on_shift: &[AgentId],
+    online: &[AgentId],
+    loads: &[AgentLoad],
+    default_capacity: Capacity,
+) -> Vec<Candidate> {
+    let mut on_shift = on_shift.iter().copied().peekable();
+    let mut online = online.iter().copied().peekable();
+    let mut loads = loads.iter().copied().peekable();
+    agents
+        .iter()
+        .map(|agent| {
+            let id = agent.id;
+            let load = step_to(&mut loads, id, |load| load.agent);
+            Candidate {
+                agent: id,
+                active: agent.active,
+                on_shift: step_to(&mut on_shift, id, |other| *other).is_some(),
+                online: step_to(&mut online, id, |other| *other).is_some(),
+                open: load.map_or(0, |load| load.open),
+                capacity: agent.capacity.unwrap_or(default_capacity),
+                last_assigned_at: load.and_then(|load| load.last_assigned_at),
+            }
         })
-    }
+        .collect()
+}
+
+/// Moves a sorted cursor past everything before `id` and takes the item for `id`, if any.
+fn step_to<T>(
+    items: &mut Peekable<impl Iterator<Item = T>>,
+    id: AgentId,
+    key: impl Fn(&T) -> AgentId,
+) -> Option<T> {
+    while items.next_if(|item| key(item) < id).is_some() {}
+    items.next_if(|item| key(item) == id)
 }
 
 /// The agent who should get the next waiting conversation, leaving out `exclude` (agents a
 /// concurrent router filled meanwhile), or `None` if nobody can take one.
-pub fn choose_agent(inputs: &RoutingInputs<'_>, exclude: &[AgentId]) -> Option<AgentId> {
-    inputs
-        .agents
+pub fn choose_agent(candidates: &[Candidate], exclude: &[AgentId]) -> Option<AgentId> {
+    candidates
         .iter()
-        .filter(|agent| !exclude.contains(&agent.id) && inputs.can_take(agent))
-        .map(|agent| inputs.load(agent.id))
-        .min_by_key(|load| (load.open, load.last_assigned_at, load.agent))
-        .map(|load| load.agent)
+        .filter(|candidate| candidate.can_take() && !exclude.contains(&candidate.agent))
+        .min_by_key(|candidate| (candidate.open, candidate.last_assigned_at, candidate.agent))
+        .map(|candidate| candidate.agent)
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
+
+    use std::collections::HashMap;
 
     use super::*;
     use crate::staff::Role;
@@ -211,7 +242,7 @@ mod tests {
 
     struct World {
         agents: Vec<Agent>,
-        on_shift: HashSet<AgentId>,
+        on_shift: Vec<AgentId>,
         loads: HashMap<AgentId, AgentLoad>,
         presence: PresenceSet,
     }
@@ -234,14 +265,17 @@ mod tests {
         }
 
         fn choose(&self, capacity: u32) -> Option<i64> {
-            let inputs = RoutingInputs {
-                on_shift: &self.on_shift,
-                agents: &self.agents,
-                loads: &self.loads,
-                presence: &self.presence,
-                default_capacity: Capacity::new(capacity).unwrap(),
-            };
-            choose_agent(&inputs, &[]).map(AgentId::get)
+            let mut loads: Vec<AgentLoad> = self.loads.values().copied().collect();
+            loads.sort_by_key(|load| load.agent);
+            let default = Capacity::new(capacity).unwrap();
+            let online: Vec<AgentId> = self
+                .agents
+                .iter()
+                .map(|agent| agent.id)
+                .filter(|agent| self.presence.is_online(*agent))
+                .collect();
+            let candidates = candidates(&self.agents, &self.on_shift, &online, &loads, default);
+            choose_agent(&candidates, &[]).map(AgentId::get)
         }
     }
 
@@ -274,7 +308,7 @@ mod tests {
     #[test]
     fn agents_off_shift_offline_inactive_or_full_are_passed_over() {
         let mut world = World::new(&[1, 2, 3, 4]);
-        world.on_shift.remove(&AgentId::try_from(1).unwrap());
+        world.on_shift.retain(|agent| agent.get() != 1);
         world.presence.set_offline(AgentId::try_from(2).unwrap());
         world.agents[2].active = false;
         world.loads.extend([load(4, 2, None)]);

@@ -6,14 +6,12 @@
 //! tried. So one conversation never gets two owners, no agent is overfilled, and exactly one
 //! system message records each assignment.
 
-use std::collections::{HashMap, HashSet};
-
 use crate::conversation::{Conversation, ConversationRefusal};
 use crate::error::{ConversationError, Resource};
 use crate::event::DomainEvent;
 use crate::ids::{AgentId, ConversationId};
 use crate::message::{MessageKind, NewMessage, Sender};
-use crate::routing::{self, RoutingInputs};
+use crate::routing;
 use crate::staff::{Actor, Agent, Context};
 use crate::store::Tx;
 use crate::text::MessageBody;
@@ -226,32 +224,21 @@ impl Service {
         tx: &mut dyn Tx,
         passed_over: &[AgentId],
     ) -> Result<Option<Agent>, ConversationError> {
-        let now = self.now();
-        let on_shift: Vec<AgentId> = tx.agents_on_shift(now).await?;
-        let candidates: Vec<AgentId> = on_shift
-            .into_iter()
+        let on_shift = tx.agents_on_shift(self.now()).await?;
+        let online: Vec<AgentId> = on_shift
+            .iter()
+            .copied()
             .filter(|agent| self.presence.is_online(*agent))
             .collect();
-        if candidates.is_empty() {
+        if online.is_empty() {
             return Ok(None);
         }
-        let agents = tx.agents(&candidates).await?;
-        let loads: HashMap<_, _> = tx
-            .agent_loads(&candidates)
-            .await?
-            .into_iter()
-            .map(|load| (load.agent, load))
-            .collect();
+        let agents = tx.agents(&online).await?;
+        let loads = tx.agent_loads(&online).await?;
         let team = tx.team().await?;
-        let on_shift: HashSet<AgentId> = candidates.into_iter().collect();
-        let inputs = RoutingInputs {
-            on_shift: &on_shift,
-            agents: &agents,
-            loads: &loads,
-            presence: self.presence.as_ref(),
-            default_capacity: team.default_capacity,
-        };
-        let chosen = routing::choose_agent(&inputs, passed_over);
+        let candidates =
+            routing::candidates(&agents, &on_shift, &online, &loads, team.default_capacity);
+        let chosen = routing::choose_agent(&candidates, passed_over);
         Ok(chosen.and_then(|id| agents.into_iter().find(|agent| agent.id == id)))
     }
 

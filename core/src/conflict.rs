@@ -260,10 +260,12 @@ impl Roster {
         let spans = placements
             .iter()
             .map(|placement| {
-                *known.entry((placement.shift, placement.date)).or_insert_with(|| {
-                    let shift = self.shifts.get(&placement.shift)?;
-                    Some(shift.times.span_on(placement.date, self.team.time_zone))
-                })
+                *known
+                    .entry((placement.shift, placement.date))
+                    .or_insert_with(|| {
+                        let shift = self.shifts.get(&placement.shift)?;
+                        Some(shift.times.span_on(placement.date, self.team.time_zone))
+                    })
             })
             .collect();
         self.check_spans(placements, spans, set_aside)

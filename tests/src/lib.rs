@@ -46,7 +46,7 @@ pub use shiftdesk_core::store::Store;
 /// tests run `properties::DEFAULT_CASES` cases each unless `property_cases = N` says
 /// otherwise; slower stores pass a smaller number.
 ///
-/// ```ignore
+/// ```text
 /// async fn memory_store() -> Option<Arc<dyn Store>> {
 ///     Some(Arc::new(MemoryStore::new()))
 /// }

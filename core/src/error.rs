@@ -97,6 +97,9 @@ pub enum ScheduleError {
     /// The change conflicts with existing work, leave or the rules; nothing was written.
     #[error("{} conflicts; nothing was written", .0.len())]
     Conflicts(Vec<Conflict>),
+    /// The thing kept changing under concurrent writers; nothing was written. Try again.
+    #[error("{0} is being changed by someone else; try again")]
+    Contended(Resource),
     /// Only scheduled entries can be moved.
     #[error("schedule entry {entry} is not scheduled to be worked")]
     NotScheduled {

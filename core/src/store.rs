@@ -110,7 +110,7 @@ pub struct SwapQuery {
     pub agent: Option<AgentId>,
     /// Only requests in one of these states; `None` for all.
     pub states: Option<Vec<SwapState>>,
-    /// Only requests that move this entry.
+    /// Only requests that move this entry: the requester's, or the target's in an exchange.
     pub entry: Option<EntryId>,
 }
 
@@ -336,12 +336,15 @@ pub trait Tx: ConversationTx + Send {
     async fn entries(&mut self, query: &EntryQuery) -> Result<Vec<ScheduleEntry>, StoreError>;
     /// The entries with these ids that exist, in id order.
     async fn entries_by_id(&mut self, ids: &[EntryId]) -> Result<Vec<ScheduleEntry>, StoreError>;
-    /// Creates entries, all scheduled, returned in the order given.
+    /// Creates entries, all scheduled, returned in the order given. Fails with
+    /// [`Constraint::Overlap`] if a working entry would overlap another working entry of the
+    /// same agent, and with [`Constraint::Reference`] for an unknown agent or shift.
     async fn insert_entries(
         &mut self,
         entries: &[NewEntry],
     ) -> Result<Vec<ScheduleEntry>, StoreError>;
-    /// Overwrites entries (agent, shift, date, span, status, origin).
+    /// Overwrites entries (agent, shift, date, span, status, origin), with the same
+    /// constraints as [`Tx::insert_entries`].
     async fn update_entries(&mut self, entries: &[ScheduleEntry]) -> Result<(), StoreError>;
     /// Removes entries.
     async fn delete_entries(&mut self, ids: &[EntryId]) -> Result<(), StoreError>;

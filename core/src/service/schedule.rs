@@ -14,6 +14,9 @@ use crate::time::DateRange;
 
 use super::{Service, check_planning_dates, load_roster, lock_order, span_of_dates};
 
+/// How often an operation re-reads an entry that keeps changing agents under it.
+const LOCK_ATTEMPTS: usize = 3;
+
 /// The longest date range one batch may cover.
 const MAX_BATCH_DAYS: u32 = 366;
 
@@ -147,10 +150,7 @@ impl Service {
     ) -> Result<ScheduleEntry, ScheduleError> {
         ensure_admin(ctx)?;
         check_planning_dates(DateRange::single(to.date)).map_err(|problem| problem.at("date"))?;
-        let mut tx = self.begin().await?;
-        let entry = read_entry(tx.as_mut(), id).await?;
-        tx.lock_agents(&lock_order([entry.agent, to.agent])).await?;
-        let before = read_entry(tx.as_mut(), id).await?;
+        let (mut tx, before) = self.locked_entry(id, Some(to.agent)).await?;
         if !before.is_working() {
             return Err(ScheduleError::NotScheduled {
                 entry: id,
@@ -186,10 +186,7 @@ impl Service {
     /// Removes an entry, whatever its status. Admins only.
     pub async fn remove_entry(&self, ctx: &Context, id: EntryId) -> Result<(), ScheduleError> {
         ensure_admin(ctx)?;
-        let mut tx = self.begin().await?;
-        let entry = read_entry(tx.as_mut(), id).await?;
-        tx.lock_agents(&[entry.agent]).await?;
-        let before = read_entry(tx.as_mut(), id).await?;
+        let (mut tx, before) = self.locked_entry(id, None).await?;
         tx.delete_entries(&[id]).await?;
         let change = self.audit(
             ctx,
@@ -229,6 +226,29 @@ impl Service {
     pub async fn entry(&self, _ctx: &Context, id: EntryId) -> Result<ScheduleEntry, ScheduleError> {
         let mut tx = self.begin().await?;
         read_entry(tx.as_mut(), id).await
+    }
+}
+
+impl Service {
+    /// Opens a transaction holding the lock of the entry's agent (and of `also`), with the
+    /// entry as it is under that lock. An entry moved to another agent between the first read
+    /// and the lock is read again under the new agent's lock.
+    async fn locked_entry(
+        &self,
+        id: EntryId,
+        also: Option<crate::ids::AgentId>,
+    ) -> Result<(Box<dyn crate::store::Tx>, ScheduleEntry), ScheduleError> {
+        for _ in 0..LOCK_ATTEMPTS {
+            let mut tx = self.begin().await?;
+            let seen = read_entry(tx.as_mut(), id).await?;
+            tx.lock_agents(&lock_order([Some(seen.agent), also].into_iter().flatten()))
+                .await?;
+            let current = read_entry(tx.as_mut(), id).await?;
+            if current.agent == seen.agent {
+                return Ok((tx, current));
+            }
+        }
+        Err(ScheduleError::Contended(Resource::Entry(id)))
     }
 }
 

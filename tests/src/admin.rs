@@ -8,10 +8,12 @@ use std::sync::{Arc, Mutex};
 use shiftdesk_core::Service;
 use shiftdesk_core::assign::BatchMode;
 use shiftdesk_core::audit::{AuditAction, AuditRecord, Snapshot, Subject};
+use shiftdesk_core::conversation::Conversation;
 use shiftdesk_core::error::{AdminError, LeaveError, Resource, ScheduleError, SwapError};
 use shiftdesk_core::event::{DomainEvent, Notifier};
 use shiftdesk_core::ids::{AgentId, ShiftId};
 use shiftdesk_core::leave::{LeaveApplication, LeaveKind, LeaveState};
+use shiftdesk_core::message::Message;
 use shiftdesk_core::schedule::{EntryStatus, ScheduleEntry};
 use shiftdesk_core::service::AssignOptions;
 use shiftdesk_core::shift::{NewShift, ShiftTimes, ShiftUpdate};
@@ -652,6 +654,10 @@ enum Seen {
     Leave(Option<LeaveState>),
     /// The announced swap request's state.
     Swap(Option<SwapState>),
+    /// The announced message, read back from its conversation.
+    Message(Option<Message>),
+    /// The conversation an event announces a change of.
+    Conversation(Option<Conversation>),
 }
 
 /// A notifier that, on every event, reads from the store what the event announces.
@@ -686,6 +692,24 @@ impl Witness {
             DomainEvent::SwapRequested { swap, .. } | DomainEvent::SwapDecided { swap, .. } => {
                 let found = tx.swap(swap).await.expect("read");
                 Seen::Swap(found.map(|swap| swap.status.state()))
+            }
+            DomainEvent::MessagePosted { message, .. } => {
+                let id = message.conversation;
+                let page = tx
+                    .messages_before(id, Some(message.seq.next()), 1, true)
+                    .await;
+                let found = page
+                    .expect("read")
+                    .pop()
+                    .filter(|found| found.seq == message.seq);
+                Seen::Message(found)
+            }
+            DomainEvent::ConversationAssigned { conversation, .. }
+            | DomainEvent::ConversationTransferred { conversation, .. }
+            | DomainEvent::ConversationQueued { conversation, .. }
+            | DomainEvent::ConversationStatusChanged { conversation, .. }
+            | DomainEvent::ReadPositionMoved { conversation, .. } => {
+                Seen::Conversation(tx.conversation(conversation).await.expect("read"))
             }
         };
         self.seen

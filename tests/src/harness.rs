@@ -468,6 +468,7 @@ pub fn new_agent(login: &str, role: Role, skills: &[&str]) -> NewAgent {
             .iter()
             .map(|skill| Skill::parse(skill).expect("a valid skill"))
             .collect::<BTreeSet<_>>(),
+        capacity: None,
     }
 }
 

@@ -117,8 +117,11 @@ pub struct SwapQuery {
 /// The rule a new message must pass, decided by `core` and run by the store inside the atomic
 /// step that stores the message: given the conversation as it was, either refuse the message
 /// or say what the conversation becomes (reopened, woken up), if anything.
+///
+/// A store may ask it more than once for the same message (a batch retried message by
+/// message), so it must give the same answer for the same conversation.
 pub type MessageRule =
-    Box<dyn FnOnce(&Conversation) -> Result<Option<Conversation>, ConversationRefusal> + Send>;
+    Box<dyn Fn(&Conversation) -> Result<Option<Conversation>, ConversationRefusal> + Send + Sync>;
 
 /// A place to keep Shiftdesk's data.
 #[async_trait]
@@ -139,30 +142,41 @@ pub trait Store: Send + Sync {
         message: &NewMessage,
         rule: MessageRule,
     ) -> Result<Result<Appended, ConversationRefusal>, StoreError> {
-        let mut tx = self.begin().await?;
-        tx.lock_conversation(message.conversation).await?;
-        let Some(before) = tx.conversation(message.conversation).await? else {
-            return Err(StoreError::Constraint(Constraint::Reference));
-        };
-        let mut appended = tx.append_message(message).await?;
-        if appended.duplicate {
-            return Ok(Ok(appended));
-        }
-        let effect = match rule(&before) {
-            Ok(effect) => effect,
-            Err(refusal) => return Ok(Err(refusal)),
-        };
-        if let Some(next) = effect {
-            tx.update_conversation(&next).await?;
-            appended.conversation = Conversation {
-                last_seq: appended.conversation.last_seq,
-                last_activity_at: appended.conversation.last_activity_at,
-                ..next
-            };
-        }
-        tx.commit().await?;
-        Ok(Ok(appended))
+        post_in_one_transaction(self, message, &rule).await
     }
+}
+
+/// [`Store::post_message`] as one transaction of its own: lock the conversation, store the
+/// message (or find the earlier one with its client id), ask the rule, apply its effect,
+/// commit. Stores that batch messages fall back on it.
+pub async fn post_in_one_transaction<S: Store + ?Sized>(
+    store: &S,
+    message: &NewMessage,
+    rule: &MessageRule,
+) -> Result<Result<Appended, ConversationRefusal>, StoreError> {
+    let mut tx = store.begin().await?;
+    tx.lock_conversation(message.conversation).await?;
+    let Some(before) = tx.conversation(message.conversation).await? else {
+        return Err(StoreError::Constraint(Constraint::Reference));
+    };
+    let mut appended = tx.append_message(message).await?;
+    if appended.duplicate {
+        return Ok(Ok(appended));
+    }
+    let effect = match rule(&before) {
+        Ok(effect) => effect,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    if let Some(next) = effect {
+        tx.update_conversation(&next).await?;
+        appended.conversation = Conversation {
+            last_seq: appended.conversation.last_seq,
+            last_activity_at: appended.conversation.last_activity_at,
+            ..next
+        };
+    }
+    tx.commit().await?;
+    Ok(Ok(appended))
 }
 
 /// The conversation half of a transaction. Every [`Tx`] has it.

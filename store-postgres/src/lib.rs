@@ -17,6 +17,7 @@
 //!
 //! Depends on `shiftdesk-core` for the traits and types, and on sqlx.
 
+mod append;
 pub mod config;
 mod error;
 mod rows;
@@ -27,8 +28,11 @@ pub mod testing;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use shiftdesk_core::store::{Store, StoreError, Tx};
+use shiftdesk_core::conversation::ConversationRefusal;
+use shiftdesk_core::message::{Appended, NewMessage};
+use shiftdesk_core::store::{MessageRule, Store, StoreError, Tx};
 use sqlx::PgPool;
+use tokio::sync::OnceCell;
 
 pub use config::{ConnectError, PgConfig};
 
@@ -37,10 +41,16 @@ use error::db_error;
 /// The migrations, embedded in the binary.
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// A store over a PostgreSQL database. Clones share the pool.
+/// How many tasks commit message batches; two keep one batch filling while the other
+/// waits for its commit.
+const MESSAGE_COMMITTERS: usize = 2;
+
+/// A store over a PostgreSQL database. Clones share the pool and the message committers.
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Started on the first message, on the runtime that sends it.
+    committer: Arc<OnceCell<append::Committer>>,
     /// For a test store, the database to drop when the last clone goes.
     _test_database: Option<Arc<testing::TestDatabase>>,
 }
@@ -50,14 +60,15 @@ impl PgStore {
     pub fn from_pool(pool: PgPool) -> Self {
         Self {
             pool,
+            committer: Arc::default(),
             _test_database: None,
         }
     }
 
     fn with_test_database(pool: PgPool, database: testing::TestDatabase) -> Self {
         Self {
-            pool,
             _test_database: Some(Arc::new(database)),
+            ..Self::from_pool(pool)
         }
     }
 
@@ -72,6 +83,21 @@ impl Store for PgStore {
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
         let tx = self.pool.begin().await.map_err(db_error)?;
         Ok(Box::new(PgTx { tx }))
+    }
+
+    /// Group commit: see the `append` module.
+    async fn post_message(
+        &self,
+        message: &NewMessage,
+        rule: MessageRule,
+    ) -> Result<Result<Appended, ConversationRefusal>, StoreError> {
+        let committer = self
+            .committer
+            .get_or_init(|| async {
+                append::Committer::start(self.pool.clone(), MESSAGE_COMMITTERS)
+            })
+            .await;
+        committer.append(message.clone(), rule).await
     }
 }
 

@@ -62,6 +62,13 @@ impl Drop for TestDatabase {
 /// If a server is configured but unusable, or required but not configured: a test run that
 /// silently tested nothing would be worse.
 pub async fn fresh_store() -> Option<Arc<dyn Store>> {
+    let store = fresh_pg_store(8).await?;
+    Some(Arc::new(store))
+}
+
+/// Like [`fresh_store`], as the concrete store with a pool of `max_connections`, for tests
+/// that also inspect the database with SQL.
+pub async fn fresh_pg_store(max_connections: u32) -> Option<PgStore> {
     let Ok(url) = std::env::var(URL_VARIABLE) else {
         if std::env::var(REQUIRE_VARIABLE).is_ok_and(|value| value == "1") {
             panic!("{REQUIRE_VARIABLE}=1 but {URL_VARIABLE} is not set");
@@ -79,11 +86,11 @@ pub async fn fresh_store() -> Option<Arc<dyn Store>> {
     let database = create_copy(&admin, template).await;
     let options = admin.clone().database(&database.name);
     let pool = PgPoolOptions::new()
-        .max_connections(8)
+        .max_connections(max_connections)
         .connect_with(options)
         .await
         .unwrap_or_else(|error| panic!("cannot open test database {}: {error}", database.name));
-    Some(Arc::new(PgStore::with_test_database(pool, database)))
+    Some(PgStore::with_test_database(pool, database))
 }
 
 /// The template database for this schema version, created on first use.

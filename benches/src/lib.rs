@@ -160,3 +160,38 @@ fn times(start: &str, end: &str) -> ShiftTimes {
     let parse = |text: &str| NaiveTime::parse_from_str(text, "%H:%M").unwrap_or_default();
     ShiftTimes::new(parse(start), parse(end)).expect("fixture shifts have length")
 }
+
+/// Where the shared multilingual dialogs live unless `SHIFTDESK_DIALOGS` says otherwise.
+const DIALOGS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/data/dialogs.jsonl"
+);
+
+/// Every turn of every dialog in the shared corpus (real text in 22 languages), or a few
+/// built-in lines if the corpus is not on this machine.
+pub fn dialog_turns() -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct Dialog {
+        turns: Vec<String>,
+    }
+    let path = std::env::var("SHIFTDESK_DIALOGS").unwrap_or_else(|_| DIALOGS.to_owned());
+    let turns: Vec<String> = std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Dialog>(line).ok())
+        .flat_map(|dialog| dialog.turns)
+        .filter(|turn| !turn.trim().is_empty())
+        .collect();
+    if turns.is_empty() {
+        [
+            "你好，我的订单还没到。",
+            "Hello, where is my ticket?",
+            "こんにちは",
+            "Привет",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    } else {
+        turns
+    }
+}

@@ -295,6 +295,13 @@ pub enum ConversationRefusal {
         /// What they may hold.
         capacity: u32,
     },
+    /// The conversation is not the caller's to see. The service reports it as "not found", so
+    /// nobody learns that it exists.
+    #[error("the conversation does not exist")]
+    NotVisible,
+    /// The client message id was used in this conversation by someone else.
+    #[error("the client message id is already used in this conversation")]
+    ClientIdTaken,
     /// Only active staff take conversations.
     #[error("agent {agent} is not active")]
     InactiveAgent {

@@ -165,6 +165,8 @@ pub struct Appended {
     pub message: Message,
     /// Whether the client id had been seen before, so nothing was stored this time.
     pub duplicate: bool,
+    /// The conversation just before the message.
+    pub before: Conversation,
     /// The conversation after the message.
     pub conversation: Conversation,
 }

@@ -129,10 +129,11 @@ pub trait Store: Send + Sync {
     /// Opens a transaction.
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError>;
 
-    /// Stores one message with the next sequence number of its conversation and applies
-    /// what `rule` says to the conversation, all in one atomic step. A message whose client id
-    /// was used before in the conversation is not stored again: the earlier one comes back,
-    /// and the rule is not asked. A refused message leaves no trace.
+    /// Asks `rule` about the conversation as it is, then stores the message with the next
+    /// sequence number of its conversation and applies what the rule said, all in one atomic
+    /// step. A message whose client id the same sender used before in the conversation is not
+    /// stored again: the earlier one comes back and the rule's effect is not applied. A refused
+    /// message leaves no trace.
     ///
     /// This is the hot path of every conversation. The default runs one transaction; a store
     /// may gather concurrent calls into one commit, as long as no call returns before its
@@ -146,9 +147,8 @@ pub trait Store: Send + Sync {
     }
 }
 
-/// [`Store::post_message`] as one transaction of its own: lock the conversation, store the
-/// message (or find the earlier one with its client id), ask the rule, apply its effect,
-/// commit. Stores that batch messages fall back on it.
+/// [`Store::post_message`] as one transaction of its own. Stores that batch messages fall
+/// back on it, and must decide each message the same way.
 pub async fn post_in_one_transaction<S: Store + ?Sized>(
     store: &S,
     message: &NewMessage,
@@ -159,14 +159,14 @@ pub async fn post_in_one_transaction<S: Store + ?Sized>(
     let Some(before) = tx.conversation(message.conversation).await? else {
         return Err(StoreError::Constraint(Constraint::Reference));
     };
-    let mut appended = tx.append_message(message).await?;
-    if appended.duplicate {
-        return Ok(Ok(appended));
-    }
     let effect = match rule(&before) {
         Ok(effect) => effect,
         Err(refusal) => return Ok(Err(refusal)),
     };
+    let mut appended = tx.append_message(message).await?;
+    if appended.duplicate {
+        return Ok(earlier_or_taken(appended, message));
+    }
     if let Some(next) = effect {
         tx.update_conversation(&next).await?;
         appended.conversation = Conversation {
@@ -177,6 +177,19 @@ pub async fn post_in_one_transaction<S: Store + ?Sized>(
     }
     tx.commit().await?;
     Ok(Ok(appended))
+}
+
+/// A retry gets its earlier message back; a client id someone else used is refused, so no one
+/// reads another sender's message by guessing its id.
+pub fn earlier_or_taken(
+    earlier: Appended,
+    message: &NewMessage,
+) -> Result<Appended, ConversationRefusal> {
+    if earlier.message.sender == message.sender {
+        Ok(earlier)
+    } else {
+        Err(ConversationRefusal::ClientIdTaken)
+    }
 }
 
 /// The conversation half of a transaction. Every [`Tx`] has it.

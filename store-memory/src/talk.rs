@@ -433,6 +433,7 @@ impl ConversationTx for MemoryTx {
             return Ok(Appended {
                 message,
                 duplicate: true,
+                before: conversation.clone(),
                 conversation,
             });
         }
@@ -461,12 +462,13 @@ impl ConversationTx for MemoryTx {
         let after = Conversation {
             last_seq: Some(seq),
             last_activity_at: message.sent_at,
-            ..conversation
+            ..conversation.clone()
         };
         self.set_conversation(after.clone());
         Ok(Appended {
             message: stored,
             duplicate: false,
+            before: conversation,
             conversation: after,
         })
     }

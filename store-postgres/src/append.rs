@@ -20,12 +20,14 @@ use chrono::{DateTime, Utc};
 use shiftdesk_core::conversation::{Conversation, ConversationRefusal, Owner};
 use shiftdesk_core::message::{Appended, Message, NewMessage, Seq};
 use shiftdesk_core::search;
-use shiftdesk_core::store::{Constraint, MessageRule, StoreError, post_in_one_transaction};
+use shiftdesk_core::store::{
+    Constraint, MessageRule, StoreError, earlier_or_taken, post_in_one_transaction,
+};
 use sqlx::PgPool;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::PgStore;
-use crate::error::{corrupt, db_error};
+use crate::error::db_error;
 use crate::rows::{self, CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
 
 /// The most messages one transaction carries.
@@ -104,8 +106,8 @@ async fn run(pool: PgPool, jobs: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>) {
 enum Planned {
     /// Answer with this once the batch commits (a duplicate, or a refusal).
     Ready(Answer),
-    /// Stored as this message; answer with it and the conversation once committed.
-    Stored(Message),
+    /// Stored; answer with it once committed.
+    Stored(Appended),
 }
 
 async fn commit_batch(pool: &PgPool, batch: Vec<Job>) {
@@ -196,17 +198,24 @@ async fn write_batch(
         }
     }
 
-    // Decide each message in order, against the conversation as the batch has left it.
+    // Decide each message in order, against the conversation as the batch has left it, the
+    // way `post_in_one_transaction` decides one.
     let mut planned = Vec::with_capacity(messages.len());
     let mut inserts = Inserts::default();
     let mut touched: Vec<i64> = Vec::new();
     for (message, rule) in messages.iter().zip(rules) {
         let id = message.conversation.get();
-        let Some(conversation) = conversations.get(&id).cloned() else {
-            planned.push(Planned::Ready(Err(StoreError::Constraint(
-                Constraint::Reference,
-            ))));
+        let Some(current) = conversations.get(&id).cloned() else {
+            let missing = StoreError::Constraint(Constraint::Reference);
+            planned.push(Planned::Ready(Err(missing)));
             continue;
+        };
+        let effect = match rule(&current) {
+            Ok(effect) => effect,
+            Err(refusal) => {
+                planned.push(Planned::Ready(Ok(Err(refusal))));
+                continue;
+            }
         };
         let key = message
             .client_id
@@ -216,19 +225,14 @@ async fn write_batch(
             let appended = Appended {
                 message: found.clone(),
                 duplicate: true,
-                conversation,
+                before: current.clone(),
+                conversation: current,
             };
-            planned.push(Planned::Ready(Ok(Ok(appended))));
+            planned.push(Planned::Ready(Ok(earlier_or_taken(appended, message))));
             continue;
         }
-        let effect = match rule(&conversation) {
-            Ok(effect) => effect,
-            Err(refusal) => {
-                planned.push(Planned::Ready(Ok(Err(refusal))));
-                continue;
-            }
-        };
-        let seq = Seq::after(conversation.last_seq);
+
+        let seq = Seq::after(current.last_seq);
         let stored = Message {
             conversation: message.conversation,
             seq,
@@ -239,20 +243,26 @@ async fn write_batch(
             sent_at: message.sent_at,
         };
         inserts.push(&stored);
-        let base = effect.unwrap_or(conversation);
+        let base = effect.unwrap_or_else(|| current.clone());
         let after = Conversation {
             last_seq: Some(seq),
             last_activity_at: message.sent_at,
             ..base
         };
-        conversations.insert(id, after);
+        conversations.insert(id, after.clone());
         if !touched.contains(&id) {
             touched.push(id);
         }
         if let Some(key) = key {
             earlier.insert(key, stored.clone());
         }
-        planned.push(Planned::Stored(stored));
+        let appended = Appended {
+            message: stored,
+            duplicate: false,
+            before: current,
+            conversation: after,
+        };
+        planned.push(Planned::Stored(appended));
     }
 
     inserts.write(&mut tx).await?;
@@ -263,23 +273,13 @@ async fn write_batch(
     .await?;
     tx.commit().await.map_err(db_error)?;
 
-    planned
+    Ok(planned
         .into_iter()
         .map(|plan| match plan {
-            Planned::Ready(answer) => Ok(answer),
-            Planned::Stored(message) => {
-                let conversation = conversations
-                    .get(&message.conversation.get())
-                    .cloned()
-                    .ok_or_else(|| corrupt("conversation", "vanished from the batch"))?;
-                Ok(Ok(Ok(Appended {
-                    message,
-                    duplicate: false,
-                    conversation,
-                })))
-            }
+            Planned::Ready(answer) => answer,
+            Planned::Stored(appended) => Ok(Ok(appended)),
         })
-        .collect()
+        .collect())
 }
 
 /// Messages as column arrays for one `UNNEST` insert.

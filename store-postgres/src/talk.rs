@@ -435,6 +435,7 @@ impl ConversationTx for PgTx {
                 return Ok(Appended {
                     message: rows::message(&row)?,
                     duplicate: true,
+                    before: conversation.clone(),
                     conversation,
                 });
             }
@@ -443,9 +444,12 @@ impl ConversationTx for PgTx {
         // The conversation's row is its counter: bumping it takes the row lock, so appends to
         // one conversation queue up here and each gets the next number, with no global lock.
         let sql = format!(
-            "UPDATE conversations c SET message_count = message_count + 1, \
+            "UPDATE conversations c SET message_count = c.message_count + 1, \
                  last_activity_at = $2 \
-             WHERE c.id = $1 RETURNING {CONVERSATION_COLUMNS}"
+             FROM (SELECT last_activity_at FROM conversations WHERE id = $1 FOR NO KEY UPDATE) \
+                  AS previous \
+             WHERE c.id = $1 \
+             RETURNING {CONVERSATION_COLUMNS}, previous.last_activity_at AS previous_activity"
         );
         let row = sqlx::query(&sql)
             .bind(id)
@@ -458,6 +462,11 @@ impl ConversationTx for PgTx {
         let seq = conversation
             .last_seq
             .ok_or_else(|| corrupt("message_count", "did not move"))?;
+        let before = Conversation {
+            last_seq: seq.get().checked_sub(1).and_then(|n| Seq::try_from(n).ok()),
+            last_activity_at: rows::get(&row, "previous_activity")?,
+            ..conversation.clone()
+        };
 
         let (sender_kind, sender_id) = rows::sender_columns(message.sender);
         let folded = search::fold(message.body.as_str());
@@ -493,6 +502,7 @@ impl ConversationTx for PgTx {
         Ok(Appended {
             message: stored,
             duplicate: false,
+            before,
             conversation,
         })
     }

@@ -17,7 +17,7 @@ use crate::search::{
     Scope,
 };
 use crate::staff::{Actor, Context};
-use crate::store::{BoxError, MessageRule, Tx};
+use crate::store::{BoxError, Constraint, MessageRule, StoreError, Tx};
 use crate::text::{ClientMessageId, MessageBody, Topic};
 use crate::transfer::{self, CONTEXT_MESSAGES, TransferRequest, TransferTarget};
 
@@ -126,7 +126,6 @@ impl Service {
         id: ConversationId,
         outgoing: Outgoing,
     ) -> Result<Appended, ConversationError> {
-        let before = self.visible(ctx, id).await?;
         let sender = match ctx.actor {
             Actor::Customer { id } => Sender::Customer(id),
             Actor::Staff { id, .. } => Sender::Agent(id),
@@ -140,8 +139,13 @@ impl Service {
             body: outgoing.body,
             sent_at: self.now(),
         };
+        // Who may see and write is decided inside the store's atomic step, on the conversation
+        // as it is then: a message racing a transfer cannot land in the old holder's name.
         let (actor, kind, now) = (ctx.actor, outgoing.kind, message.sent_at);
         let rule: MessageRule = Box::new(move |conversation: &Conversation| {
+            if !Scope::of(&actor).includes(conversation) {
+                return Err(ConversationRefusal::NotVisible);
+            }
             message::sender_for(&actor, conversation, kind)?;
             match actor {
                 Actor::Customer { .. } => {
@@ -151,12 +155,19 @@ impl Service {
                 _ => Ok(None),
             }
         });
-        let appended = self.store.post_message(&message, rule).await??;
+        let not_found = || ConversationError::NotFound(Resource::Conversation(id));
+        let appended = match self.store.post_message(&message, rule).await {
+            Ok(Ok(appended)) => appended,
+            Ok(Err(ConversationRefusal::NotVisible))
+            | Err(StoreError::Constraint(Constraint::Reference)) => return Err(not_found()),
+            Ok(Err(refusal)) => return Err(refusal.into()),
+            Err(error) => return Err(error.into()),
+        };
         if appended.duplicate {
             return Ok(appended);
         }
 
-        let after = &appended.conversation;
+        let (before, after) = (&appended.before, &appended.conversation);
         let mut events = vec![DomainEvent::MessagePosted {
             message: appended.message.clone(),
             customer: after.customer,

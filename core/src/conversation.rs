@@ -299,9 +299,6 @@ pub enum ConversationRefusal {
     /// nobody learns that it exists.
     #[error("the conversation does not exist")]
     NotVisible,
-    /// The client message id was used in this conversation by someone else.
-    #[error("the client message id is already used in this conversation")]
-    ClientIdTaken,
     /// Only active staff take conversations.
     #[error("agent {agent} is not active")]
     InactiveAgent {

@@ -131,8 +131,8 @@ pub trait Store: Send + Sync {
 
     /// Asks `rule` about the conversation as it is, then stores the message with the next
     /// sequence number of its conversation and applies what the rule said, all in one atomic
-    /// step. A message whose client id the same sender used before in the conversation is not
-    /// stored again: the earlier one comes back and the rule's effect is not applied. A refused
+    /// step. A message whose client id its sender used before in the conversation is not stored
+    /// again: the earlier one comes back and the rule's effect is not applied. A refused
     /// message leaves no trace.
     ///
     /// This is the hot path of every conversation. The default runs one transaction; a store
@@ -165,7 +165,7 @@ pub async fn post_in_one_transaction<S: Store + ?Sized>(
     };
     let mut appended = tx.append_message(message).await?;
     if appended.duplicate {
-        return Ok(earlier_or_taken(appended, message));
+        return Ok(Ok(appended));
     }
     if let Some(next) = effect {
         tx.update_conversation(&next).await?;
@@ -177,19 +177,6 @@ pub async fn post_in_one_transaction<S: Store + ?Sized>(
     }
     tx.commit().await?;
     Ok(Ok(appended))
-}
-
-/// A retry gets its earlier message back; a client id someone else used is refused, so no one
-/// reads another sender's message by guessing its id.
-pub fn earlier_or_taken(
-    earlier: Appended,
-    message: &NewMessage,
-) -> Result<Appended, ConversationRefusal> {
-    if earlier.message.sender == message.sender {
-        Ok(earlier)
-    } else {
-        Err(ConversationRefusal::ClientIdTaken)
-    }
 }
 
 /// The conversation half of a transaction. Every [`Tx`] has it.
@@ -259,8 +246,9 @@ pub trait ConversationTx: Send {
     ) -> Result<Vec<Transfer>, StoreError>;
 
     /// Stores a message with the next sequence number and moves the conversation's last
-    /// activity; or, if its client id was used before in the conversation, returns the
-    /// message stored then and changes nothing.
+    /// activity; or, if its sender used its client id before in the conversation, returns
+    /// the message stored then and changes nothing. Client ids of different senders never
+    /// match: a customer must not get a private note back by guessing its id.
     async fn append_message(&mut self, message: &NewMessage) -> Result<Appended, StoreError>;
     /// Up to `limit` messages after `after` (from the first if `None`), oldest first; private
     /// notes only if `notes`.

@@ -186,7 +186,9 @@ CREATE TABLE messages (
     folded text NOT NULL,
     grams text[] NOT NULL,
     PRIMARY KEY (conversation_id, seq),
-    CONSTRAINT messages_client_id_unique UNIQUE (conversation_id, client_id),
+    -- A client id names one message of its sender; a retry finds it instead of a second one.
+    CONSTRAINT messages_client_id_unique
+        UNIQUE (conversation_id, sender_kind, sender_id, client_id),
     CHECK ((sender_kind = 'system') = (sender_id IS NULL))
 );
 CREATE INDEX messages_grams ON messages USING gin (grams);

@@ -18,11 +18,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use shiftdesk_core::conversation::{Conversation, ConversationRefusal, Owner};
-use shiftdesk_core::message::{Appended, Message, NewMessage, Seq};
+use shiftdesk_core::message::{Appended, Message, NewMessage, Sender, Seq};
 use shiftdesk_core::search;
-use shiftdesk_core::store::{
-    Constraint, MessageRule, StoreError, earlier_or_taken, post_in_one_transaction,
-};
+use shiftdesk_core::store::{Constraint, MessageRule, StoreError, post_in_one_transaction};
 use sqlx::PgPool;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
@@ -174,7 +172,8 @@ async fn write_batch(
             Some((message.conversation.get(), client_id.to_string()))
         })
         .unzip();
-    let mut earlier: HashMap<(i64, String), Message> = HashMap::new();
+    // Client ids belong to their sender: another sender's equal id is another message.
+    let mut earlier: HashMap<(i64, Sender, String), Message> = HashMap::new();
     if !keyed_ids.is_empty() {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages m \
@@ -194,7 +193,10 @@ async fn write_batch(
                 .as_ref()
                 .map(ToString::to_string)
                 .unwrap_or_default();
-            earlier.insert((message.conversation.get(), client_id), message);
+            earlier.insert(
+                (message.conversation.get(), message.sender, client_id),
+                message,
+            );
         }
     }
 
@@ -220,7 +222,7 @@ async fn write_batch(
         let key = message
             .client_id
             .as_ref()
-            .map(|client_id| (id, client_id.to_string()));
+            .map(|client_id| (id, message.sender, client_id.to_string()));
         if let Some(found) = key.as_ref().and_then(|key| earlier.get(key)) {
             let appended = Appended {
                 message: found.clone(),
@@ -228,7 +230,7 @@ async fn write_batch(
                 before: current.clone(),
                 conversation: current,
             };
-            planned.push(Planned::Ready(Ok(earlier_or_taken(appended, message))));
+            planned.push(Planned::Ready(Ok(Ok(appended))));
             continue;
         }
 

@@ -417,13 +417,18 @@ impl ConversationTx for PgTx {
     async fn append_message(&mut self, message: &NewMessage) -> Result<Appended, StoreError> {
         let id = message.conversation.get();
         if let Some(client_id) = &message.client_id {
+            // Client ids belong to their sender: another sender's equal id is another message.
             let sql = format!(
                 "SELECT {MESSAGE_COLUMNS} FROM messages m \
-                 WHERE m.conversation_id = $1 AND m.client_id = $2"
+                 WHERE m.conversation_id = $1 AND m.client_id = $2 \
+                   AND m.sender_kind::text = $3 AND m.sender_id IS NOT DISTINCT FROM $4"
             );
+            let (sender_kind, sender_id) = rows::sender_columns(message.sender);
             let earlier = sqlx::query(&sql)
                 .bind(id)
                 .bind(client_id.as_str())
+                .bind(sender_kind)
+                .bind(sender_id)
                 .fetch_optional(&mut *self.tx)
                 .await
                 .map_err(db_error)?;

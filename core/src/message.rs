@@ -145,8 +145,8 @@ impl Message {
 pub struct NewMessage {
     /// The conversation.
     pub conversation: ConversationId,
-    /// The sender's id for it; a second message with the same id in the same conversation is
-    /// not stored again.
+    /// The sender's id for it; a second message from the same sender with the same id in the
+    /// same conversation is not stored again.
     pub client_id: Option<ClientMessageId>,
     /// Who wrote it.
     pub sender: Sender,

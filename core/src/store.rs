@@ -128,8 +128,8 @@ pub trait Store: Send + Sync {
 
     /// Stores one message with the next sequence number of its conversation and applies
     /// what `rule` says to the conversation, all in one atomic step. A message whose client id
-    /// was used before in the conversation is not stored again: the earlier one comes back,
-    /// and the rule is not asked. A refused message leaves no trace.
+    /// its sender used before in the conversation is not stored again: the earlier one comes
+    /// back, and the rule is not asked. A refused message leaves no trace.
     ///
     /// This is the hot path of every conversation. The default runs one transaction; a store
     /// may gather concurrent calls into one commit, as long as no call returns before its
@@ -232,8 +232,9 @@ pub trait ConversationTx: Send {
     ) -> Result<Vec<Transfer>, StoreError>;
 
     /// Stores a message with the next sequence number and moves the conversation's last
-    /// activity; or, if its client id was used before in the conversation, returns the
-    /// message stored then and changes nothing.
+    /// activity; or, if its sender used its client id before in the conversation, returns
+    /// the message stored then and changes nothing. Client ids of different senders never
+    /// match: a customer must not get a private note back by guessing its id.
     async fn append_message(&mut self, message: &NewMessage) -> Result<Appended, StoreError>;
     /// Up to `limit` messages after `after` (from the first if `None`), oldest first; private
     /// notes only if `notes`.

@@ -363,7 +363,8 @@ impl Service {
         Ok(appended.conversation)
     }
 
-    /// One conversation with its customer and transfers, if the caller may see it.
+    /// One conversation with its customer and transfers, if the caller may see it. Customers
+    /// get the transfers without the movers' notes, which are written for staff.
     pub async fn conversation(
         &self,
         ctx: &Context,
@@ -377,7 +378,12 @@ impl Service {
                 .ok_or(ConversationError::NotFound(Resource::Customer(
                     conversation.customer,
                 )))?;
-        let transfers = tx.transfers(id).await?;
+        let mut transfers = tx.transfers(id).await?;
+        if !Scope::of(&ctx.actor).sees_notes() {
+            for transfer in &mut transfers {
+                transfer.note = None;
+            }
+        }
         Ok(ConversationDetail {
             conversation,
             customer,

@@ -108,6 +108,10 @@ impl Service {
             created_at: self.now(),
         };
         let mut opened = tx.insert_conversation(&new).await?;
+        if let Some(first) = &first {
+            // Refused before the commit, so a refused first message leaves no conversation.
+            message::sender_for(&ctx.actor, &opened, first.kind)?;
+        }
         tx.commit().await?;
 
         if let Some(first) = first {

@@ -1,5 +1,7 @@
 //! Conversations: opening, messages, read positions, status, transfer, search and export.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use async_trait::async_trait;
 
 use crate::conversation::{
@@ -145,7 +147,12 @@ impl Service {
             sent_at: self.now(),
         };
         let (actor, kind, now) = (ctx.actor, outgoing.kind, message.sent_at);
+        // The conversation as the atomic step found it, which a concurrent change (a resolve,
+        // say) may have moved on from `before`; the events describe the change from there.
+        let found = Arc::new(Mutex::new(None));
+        let seen = Arc::clone(&found);
         let rule: MessageRule = Box::new(move |conversation: &Conversation| {
+            *seen.lock().unwrap_or_else(PoisonError::into_inner) = Some(conversation.clone());
             message::sender_for(&actor, conversation, kind)?;
             match actor {
                 Actor::Customer { .. } => {
@@ -159,6 +166,8 @@ impl Service {
         if appended.duplicate {
             return Ok(appended);
         }
+        let found = found.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let before = found.unwrap_or(before);
 
         let after = &appended.conversation;
         let mut events = vec![DomainEvent::MessagePosted {

@@ -171,9 +171,7 @@ impl Template {
         }
         match scan(text, &mut |_| Ok(String::new())) {
             Ok(_) => Ok(Self(text.to_owned())),
-            Err(TemplateError::UnknownVariable(_)) => Err(Problem::Invalid(
-                "uses an unknown variable; see the canned reply docs",
-            )),
+            Err(TemplateError::UnknownVariable(name)) => Err(Problem::UnknownVariable(name)),
             Err(TemplateError::Unclosed(_)) => {
                 Err(Problem::Invalid("has a {{ that is never closed"))
             }
@@ -320,7 +318,10 @@ mod tests {
             render("Dear {{customer.title}}", &values()),
             Err(TemplateError::UnknownVariable("customer.title".to_owned()))
         );
-        assert!(Template::parse("Dear {{customer.title}}").is_err());
+        assert_eq!(
+            Template::parse("Dear {{customer.title}}"),
+            Err(Problem::UnknownVariable("customer.title".to_owned()))
+        );
         assert!(matches!(
             render("Dear {{customer.name", &values()),
             Err(TemplateError::Unclosed(5))

@@ -46,6 +46,12 @@ pub enum Problem {
     /// The name is not an IANA time zone such as `Europe/London`.
     #[error("{0:?} is not an IANA time zone name such as Europe/London")]
     UnknownTimeZone(String),
+    /// A template uses a `{{variable}}` Shiftdesk does not know; named, so the writer can
+    /// find it.
+    #[error(
+        "uses the unknown variable {{{{{0}}}}}; known are customer.name, agent.name, conversation.id"
+    )]
+    UnknownVariable(String),
     /// A range whose end comes before its start.
     #[error("ends before it starts")]
     Reversed,

@@ -199,7 +199,8 @@ pub struct ConversationSummary {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ExportFormat {
-    /// One row per message, with its conversation's fields repeated; a header row first.
+    /// One row per message, with its conversation's fields repeated (one row with empty
+    /// message fields for a conversation without messages); a header row first.
     Csv,
     /// One JSON object per conversation, with its messages in order.
     JsonLines,
@@ -215,7 +216,21 @@ pub fn csv_header() -> String {
 /// CSV rows for one conversation's messages (RFC 4180 quoting, CRLF line ends).
 pub fn csv_rows(conversation: &Conversation, messages: &[Message]) -> String {
     let mut out = String::new();
-    for message in messages {
+    // A conversation without messages still gets a row, its message fields empty, so that a
+    // CSV export lists the same conversations as the list, the count and JSON Lines.
+    let rows = messages.iter().map(Some);
+    for message in rows.chain(messages.is_empty().then_some(None)) {
+        let [seq, sent_at, sender_type, sender, kind, body] = match message {
+            Some(message) => [
+                message.seq.to_string(),
+                message.sent_at.to_rfc3339(),
+                message.sender.type_name().to_owned(),
+                sender_id(message.sender),
+                message.kind.as_str().to_owned(),
+                message.body.to_string(),
+            ],
+            None => Default::default(),
+        };
         let fields = [
             conversation.id.to_string(),
             conversation.customer.to_string(),
@@ -231,12 +246,12 @@ pub fn csv_rows(conversation: &Conversation, messages: &[Message]) -> String {
                 .unwrap_or_default(),
             conversation.created_at.to_rfc3339(),
             conversation.last_activity_at.to_rfc3339(),
-            message.seq.to_string(),
-            message.sent_at.to_rfc3339(),
-            message.sender.type_name().to_owned(),
-            sender_id(message.sender),
-            message.kind.as_str().to_owned(),
-            message.body.to_string(),
+            seq,
+            sent_at,
+            sender_type,
+            sender,
+            kind,
+            body,
         ];
         let quoted: Vec<String> = fields.iter().map(|field| csv_field(field)).collect();
         out.push_str(&quoted.join(","));

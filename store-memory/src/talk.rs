@@ -9,7 +9,7 @@ use shiftdesk_core::conversation::{
     Conversation, ConversationStatus, Customer, NewConversation, NewCustomer, Owner, Transfer,
 };
 use shiftdesk_core::ids::{AgentId, CannedReplyId, ConversationId, CustomerId};
-use shiftdesk_core::message::{Appended, Message, NewMessage, Participant, Seq};
+use shiftdesk_core::message::{Appended, Message, NewMessage, Participant, Sender, Seq};
 use shiftdesk_core::routing::AgentLoad;
 use shiftdesk_core::search::{self, ConversationQuery, ConversationSummary, Page};
 use shiftdesk_core::store::{Constraint, ConversationTx, StoreError};
@@ -39,7 +39,8 @@ pub(crate) struct Talk {
     last_assigned: HashMap<AgentId, DateTime<Utc>>,
     /// Messages per conversation; message `seq` sits at index `seq - 1`.
     messages: HashMap<ConversationId, Vec<Stored>>,
-    client_ids: HashMap<(ConversationId, ClientMessageId), Seq>,
+    /// Client ids belong to their sender: another sender's equal id is another message.
+    client_ids: HashMap<(ConversationId, Sender, ClientMessageId), Seq>,
     read_positions: HashMap<(ConversationId, Participant), Seq>,
     transfers: HashMap<ConversationId, Vec<Transfer>>,
     canned: BTreeMap<CannedReplyId, CannedReply>,
@@ -79,8 +80,11 @@ impl Talk {
             },
             TalkUndo::Message(conversation) => {
                 let dropped = self.messages.get_mut(&conversation).and_then(Vec::pop);
-                if let Some(client_id) = dropped.and_then(|stored| stored.message.client_id) {
-                    self.client_ids.remove(&(conversation, client_id));
+                if let Some(message) = dropped.map(|stored| stored.message)
+                    && let Some(client_id) = message.client_id
+                {
+                    self.client_ids
+                        .remove(&(conversation, message.sender, client_id));
                 }
             }
             TalkUndo::ReadPosition(key, before) => match before {
@@ -422,8 +426,12 @@ impl ConversationTx for MemoryTx {
         let Some(conversation) = self.state.talk.conversations.get(&id).cloned() else {
             return Err(reference());
         };
-        if let Some(client_id) = &message.client_id
-            && let Some(seq) = self.state.talk.client_ids.get(&(id, client_id.clone()))
+        let client_key = message
+            .client_id
+            .clone()
+            .map(|client_id| (id, message.sender, client_id));
+        if let Some(key) = &client_key
+            && let Some(seq) = self.state.talk.client_ids.get(key)
         {
             let index = usize::try_from(seq.get() - 1).unwrap_or(usize::MAX);
             let stored = self.state.talk.stored(id).get(index).ok_or_else(|| {
@@ -449,8 +457,8 @@ impl ConversationTx for MemoryTx {
             sent_at: message.sent_at,
         };
         let talk = &mut self.state.talk;
-        if let Some(client_id) = &message.client_id {
-            talk.client_ids.insert((id, client_id.clone()), seq);
+        if let Some(key) = client_key {
+            talk.client_ids.insert(key, seq);
         }
         let folded = search::fold(stored.body.as_str());
         talk.messages.entry(id).or_default().push(Stored {

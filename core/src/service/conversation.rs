@@ -108,6 +108,10 @@ impl Service {
             created_at: self.now(),
         };
         let mut opened = tx.insert_conversation(&new).await?;
+        if let Some(first) = &first {
+            // Refused before the commit, so a refused first message leaves no conversation.
+            message::sender_for(&ctx.actor, &opened, first.kind)?;
+        }
         tx.commit().await?;
 
         if let Some(first) = first {
@@ -374,7 +378,8 @@ impl Service {
         Ok(appended.conversation)
     }
 
-    /// One conversation with its customer and transfers, if the caller may see it.
+    /// One conversation with its customer and transfers, if the caller may see it. Customers
+    /// get the transfers without the movers' notes, which are written for staff.
     pub async fn conversation(
         &self,
         ctx: &Context,
@@ -388,7 +393,12 @@ impl Service {
                 .ok_or(ConversationError::NotFound(Resource::Customer(
                     conversation.customer,
                 )))?;
-        let transfers = tx.transfers(id).await?;
+        let mut transfers = tx.transfers(id).await?;
+        if !Scope::of(&ctx.actor).sees_notes() {
+            for transfer in &mut transfers {
+                transfer.note = None;
+            }
+        }
         Ok(ConversationDetail {
             conversation,
             customer,

@@ -129,6 +129,13 @@ pub trait Store: Send + Sync {
     /// Opens a transaction.
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError>;
 
+    /// Opens a transaction that will only read. A store may run it alongside writers (SQLite
+    /// does, where every writing transaction holds the database's one write lock); the
+    /// service never writes through it. By default, the same as [`Store::begin`].
+    async fn begin_read(&self) -> Result<Box<dyn Tx>, StoreError> {
+        self.begin().await
+    }
+
     /// Asks `rule` about the conversation as it is, then stores the message with the next
     /// sequence number of its conversation and applies what the rule said, all in one atomic
     /// step. A message whose client id its sender used before in the conversation is not stored

@@ -17,7 +17,7 @@ const MAX_AUDIT_PAGE: usize = 1000;
 impl Service {
     /// The team settings. Anyone on the staff may read them.
     pub async fn team(&self, _ctx: &Context) -> Result<TeamSettings, AdminError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.read().await?;
         Ok(tx.team().await?)
     }
 
@@ -47,13 +47,13 @@ impl Service {
 
     /// Every staff member, in id order.
     pub async fn agents(&self, _ctx: &Context) -> Result<Vec<Agent>, AdminError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.read().await?;
         Ok(tx.all_agents().await?)
     }
 
     /// One staff member.
     pub async fn agent(&self, _ctx: &Context, id: AgentId) -> Result<Agent, AdminError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.read().await?;
         let found = tx.agents(&[id]).await?.pop();
         found.ok_or(AdminError::NotFound(Resource::Agent(id)))
     }
@@ -129,7 +129,7 @@ impl Service {
 
     /// Every shift template, in id order.
     pub async fn shifts(&self, _ctx: &Context) -> Result<Vec<ShiftTemplate>, AdminError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.read().await?;
         Ok(tx.shifts().await?)
     }
 
@@ -251,7 +251,7 @@ impl Service {
             let max = i64::try_from(MAX_AUDIT_PAGE).unwrap_or(i64::MAX);
             return Err(Problem::OutOfRange { min: 1, max }.at("limit").into());
         }
-        let mut tx = self.begin().await?;
+        let mut tx = self.read().await?;
         Ok(tx.audit(&query).await?)
     }
 }

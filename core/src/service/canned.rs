@@ -92,7 +92,7 @@ impl Service {
 
     /// The replies the caller sees: public ones and their own, personal shadowing public.
     pub async fn canned_replies(&self, ctx: &Context) -> Result<Vec<CannedReply>, CannedError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.read().await?;
         visible_replies(tx.as_mut(), ctx).await
     }
 
@@ -102,7 +102,7 @@ impl Service {
         ctx: &Context,
         query: &str,
     ) -> Result<Vec<CannedReply>, CannedError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.read().await?;
         let visible = visible_replies(tx.as_mut(), ctx).await?;
         Ok(canned::lookup(&visible, query)
             .into_iter()
@@ -121,7 +121,7 @@ impl Service {
         let Actor::Staff { id: agent_id, .. } = ctx.actor else {
             return Err(CannedError::Forbidden);
         };
-        let mut tx = self.begin().await?;
+        let mut tx = self.read().await?;
         let reply = visible_reply(tx.as_mut(), ctx, id).await?;
         let found = tx
             .conversation(conversation)

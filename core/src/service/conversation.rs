@@ -205,7 +205,7 @@ impl Service {
         limit: usize,
     ) -> Result<Vec<Message>, ConversationError> {
         let limit = check_limit(limit)?;
-        let mut tx = self.begin().await?;
+        let mut tx = self.read().await?;
         visible_in(tx.as_mut(), ctx, id).await?;
         let notes = Scope::of(&ctx.actor).sees_notes();
         Ok(tx.messages_after(id, after, limit, notes).await?)
@@ -221,7 +221,7 @@ impl Service {
         limit: usize,
     ) -> Result<Vec<Message>, ConversationError> {
         let limit = check_limit(limit)?;
-        let mut tx = self.begin().await?;
+        let mut tx = self.read().await?;
         visible_in(tx.as_mut(), ctx, id).await?;
         let notes = Scope::of(&ctx.actor).sees_notes();
         Ok(tx.messages_before(id, before, limit, notes).await?)
@@ -265,7 +265,7 @@ impl Service {
         id: ConversationId,
     ) -> Result<u64, ConversationError> {
         let participant = participant(&ctx.actor)?;
-        let mut tx = self.begin().await?;
+        let mut tx = self.read().await?;
         visible_in(tx.as_mut(), ctx, id).await?;
         let position = tx.read_position(id, participant).await?;
         Ok(tx
@@ -385,7 +385,7 @@ impl Service {
         ctx: &Context,
         id: ConversationId,
     ) -> Result<ConversationDetail, ConversationError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.read().await?;
         let conversation = visible_in(tx.as_mut(), ctx, id).await?;
         let customer =
             tx.customer(conversation.customer)
@@ -422,7 +422,7 @@ impl Service {
             filter,
             scope: Scope::of(&ctx.actor),
         };
-        let mut tx = self.begin().await?;
+        let mut tx = self.read().await?;
         Ok(tx.conversations(&query, &page).await?)
     }
 
@@ -436,7 +436,7 @@ impl Service {
             filter,
             scope: Scope::of(&ctx.actor),
         };
-        let mut tx = self.begin().await?;
+        let mut tx = self.read().await?;
         Ok(tx.count_conversations(&query).await?)
     }
 
@@ -463,7 +463,7 @@ impl Service {
         };
         loop {
             let batch = {
-                let mut tx = self.begin().await?;
+                let mut tx = self.read().await?;
                 tx.conversations(&query, &page).await?
             };
             let Some(last) = batch.last() else { break };
@@ -496,7 +496,7 @@ impl Service {
         let mut all = Vec::new();
         loop {
             let after = all.last().map(|message: &Message| message.seq);
-            let mut tx = self.begin().await?;
+            let mut tx = self.read().await?;
             let page = tx.messages_after(id, after, MAX_MESSAGES, notes).await?;
             let done = page.len() < MAX_MESSAGES;
             all.extend(page);
@@ -512,7 +512,7 @@ impl Service {
         ctx: &Context,
         id: ConversationId,
     ) -> Result<Conversation, ConversationError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.read().await?;
         visible_in(tx.as_mut(), ctx, id).await
     }
 }

@@ -191,7 +191,7 @@ impl Service {
 
     /// One leave request: agents see their own, admins all.
     pub async fn leave(&self, ctx: &Context, id: LeaveId) -> Result<LeaveRequest, LeaveError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.read().await?;
         visible(ctx, tx.leave(id).await?, id)
     }
 
@@ -204,7 +204,7 @@ impl Service {
         if !ctx.actor.is_admin() {
             query.agents = Some(ctx.actor.agent_id().into_iter().collect());
         }
-        let mut tx = self.begin().await?;
+        let mut tx = self.read().await?;
         Ok(tx.leaves(&query).await?)
     }
 

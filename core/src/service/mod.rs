@@ -72,6 +72,11 @@ impl Service {
         self.store.begin().await
     }
 
+    /// A transaction that only reads.
+    async fn read(&self) -> Result<Box<dyn Tx>, StoreError> {
+        self.store.begin_read().await
+    }
+
     /// Publishes events of a committed change.
     async fn publish(&self, events: impl IntoIterator<Item = DomainEvent>) {
         for event in events {

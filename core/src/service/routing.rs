@@ -91,7 +91,7 @@ impl Service {
         let mut assigned = Vec::new();
         loop {
             let waiting = {
-                let mut tx = self.begin().await?;
+                let mut tx = self.read().await?;
                 tx.waiting_conversations(QUEUE_BATCH).await?
             };
             for conversation in &waiting {
@@ -130,7 +130,7 @@ impl Service {
             return Err(ConversationError::Forbidden);
         }
         let held = {
-            let mut tx = self.begin().await?;
+            let mut tx = self.read().await?;
             if !tx.team().await?.requeue_when_away {
                 return Ok(Vec::new());
             }
@@ -199,7 +199,7 @@ impl Service {
         }
         let now = self.now();
         let due = {
-            let mut tx = self.begin().await?;
+            let mut tx = self.read().await?;
             tx.snoozes_due(now).await?
         };
         let mut woken = 0;

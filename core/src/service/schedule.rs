@@ -218,13 +218,13 @@ impl Service {
             let max = i64::from(MAX_BATCH_DAYS);
             return Err(Problem::OutOfRange { min: 1, max }.at("dates").into());
         }
-        let mut tx = self.begin().await?;
+        let mut tx = self.read().await?;
         Ok(tx.entries(query).await?)
     }
 
     /// One schedule entry.
     pub async fn entry(&self, _ctx: &Context, id: EntryId) -> Result<ScheduleEntry, ScheduleError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.read().await?;
         read_entry(tx.as_mut(), id).await
     }
 }

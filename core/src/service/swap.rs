@@ -178,7 +178,7 @@ impl Service {
 
     /// One swap request: agents see the ones they filed or are asked to take, admins all.
     pub async fn swap(&self, ctx: &Context, id: SwapId) -> Result<SwapRequest, SwapError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.read().await?;
         visible(ctx, tx.swap(id).await?, id)
     }
 
@@ -191,7 +191,7 @@ impl Service {
         if !ctx.actor.is_admin() {
             query.agent = ctx.actor.agent_id();
         }
-        let mut tx = self.begin().await?;
+        let mut tx = self.read().await?;
         Ok(tx.swaps(&query).await?)
     }
 

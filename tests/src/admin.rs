@@ -647,7 +647,7 @@ pub async fn audit_records_carry_the_request_id_and_the_time_of_the_change(store
 
 /// What a [`Witness`] saw in the store when an event reached it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Seen {
+pub(crate) enum Seen {
     /// The announced agents' entries on the announced dates.
     Schedule(Vec<ScheduleEntry>),
     /// The announced leave request's state.
@@ -661,17 +661,27 @@ enum Seen {
 }
 
 /// A notifier that, on every event, reads from the store what the event announces.
-struct Witness {
+pub(crate) struct Witness {
     store: Arc<dyn Store>,
     seen: Mutex<Vec<Seen>>,
 }
 
 impl Witness {
-    fn take(&self) -> Vec<Seen> {
+    /// A witness reading from `store`, having seen nothing yet.
+    pub(crate) fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            seen: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// What it saw since the last call, oldest first.
+    pub(crate) fn take(&self) -> Vec<Seen> {
         std::mem::take(&mut *self.seen.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    async fn look(&self, event: DomainEvent) {
+    /// Reads from the store what `event` announces.
+    pub(crate) async fn look(&self, event: DomainEvent) {
         // Bounded: a service that published before committing would hold the store here.
         let begin = self.store.begin();
         let begun = crate::transactions::within("reading the store when an event arrives", begin);

@@ -1,6 +1,6 @@
 //! The harness every case starts from: a [`Service`] over the store under test, a clock the
-//! case sets, a notifier that records what was announced, and helpers that set up a team in
-//! a line each.
+//! case sets, a notifier that records what was announced, a presence the case switches, and
+//! helpers that set up a team, its customers and their conversations in a line each.
 //!
 //! Helpers that arrange a case panic on any failure: a case that cannot even be arranged has
 //! found a broken store. Helpers named `try_*` return the service's answer for the case to
@@ -14,20 +14,32 @@ use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use shiftdesk_core::Service;
 use shiftdesk_core::assign::{BatchAssignment, BatchMode};
 use shiftdesk_core::audit::{AuditQuery, AuditRecord};
+use shiftdesk_core::canned::CannedReply;
 use shiftdesk_core::conflict::{Collision, Conflict, ConflictReason};
+use shiftdesk_core::conversation::{
+    Conversation, ConversationRefusal, Customer, NewCustomer, StatusKind,
+};
+use shiftdesk_core::error::{ConversationError, Resource};
 use shiftdesk_core::error::{LeaveError, ScheduleError, SwapError};
 use shiftdesk_core::event::{DomainEvent, RecordingNotifier};
 use shiftdesk_core::ids::{AgentId, EntryId, ShiftId};
+use shiftdesk_core::ids::{ConversationId, CustomerId};
 use shiftdesk_core::leave::{LeaveApplication, LeaveKind, LeaveRefusal, LeaveRequest, LeaveStatus};
+use shiftdesk_core::message::{Message, MessageKind, Seq};
+use shiftdesk_core::routing::{Capacity, PresenceSet};
 use shiftdesk_core::schedule::{Placement, ScheduleEntry};
+use shiftdesk_core::search::{AssigneeFilter, ConversationFilter, ConversationSummary, Page};
 use shiftdesk_core::service::{AssignOptions, AssignOutcome};
+use shiftdesk_core::service::{ConversationDetail, Outgoing};
 use shiftdesk_core::shift::{NewShift, ShiftTemplate, ShiftTimes};
 use shiftdesk_core::staff::{Actor, Agent, AgentUpdate, Context, NewAgent, Role};
 use shiftdesk_core::store::{EntryQuery, LeaveQuery, Store, SwapQuery};
 use shiftdesk_core::swap::{SwapApplication, SwapKind, SwapRefusal, SwapRequest};
 use shiftdesk_core::team::{AllowanceDays, MinRest};
+use shiftdesk_core::text::{ClientMessageId, ExternalId, MessageBody, SearchText, Topic};
 use shiftdesk_core::text::{DisplayName, Login, ShiftName, Skill};
-use shiftdesk_core::time::{DateRange, ManualClock, TimeZone};
+use shiftdesk_core::time::{Clock, DateRange, ManualClock, TimeZone};
+use shiftdesk_core::transfer::TransferRefusal;
 
 /// Where the clock starts: before every date a case plans, so no shift has started yet and
 /// swaps are allowed.
@@ -47,6 +59,8 @@ pub struct Harness {
     pub clock: Arc<ManualClock>,
     /// Every event the service published, in order.
     pub events: Arc<RecordingNotifier>,
+    /// Who routing counts as online; nobody until a case says otherwise.
+    pub presence: Arc<PresenceSet>,
     /// The admin the harness created first; plans and decides unless a case says otherwise.
     pub admin: Agent,
 }
@@ -57,7 +71,9 @@ impl Harness {
     pub async fn new(store: Arc<dyn Store>) -> Self {
         let clock = Arc::new(ManualClock::new(at(CLOCK_START)));
         let events = Arc::new(RecordingNotifier::default());
-        let service = Service::new(store.clone(), events.clone(), clock.clone());
+        let presence = Arc::new(PresenceSet::default());
+        let service = Service::new(store.clone(), events.clone(), clock.clone())
+            .with_presence(presence.clone());
         let system = Context::new(Actor::System);
         let admin = service
             .create_agent(&system, new_agent("lead", Role::Admin, &[]))
@@ -68,6 +84,7 @@ impl Harness {
             store,
             clock,
             events,
+            presence,
             admin,
         }
     }
@@ -181,12 +198,12 @@ impl Harness {
         self.put_team(team).await;
     }
 
-    async fn team(&self) -> shiftdesk_core::team::TeamSettings {
+    pub(crate) async fn team(&self) -> shiftdesk_core::team::TeamSettings {
         let team = self.service.team(&self.admin()).await;
         team.expect("the team settings are read")
     }
 
-    async fn put_team(&self, team: shiftdesk_core::team::TeamSettings) {
+    pub(crate) async fn put_team(&self, team: shiftdesk_core::team::TeamSettings) {
         let updated = self.service.update_team(&self.admin(), team).await;
         updated.expect("the team settings are written");
     }
@@ -594,4 +611,348 @@ pub fn assert_same_items<T: Hash + Eq + std::fmt::Debug>(actual: &[T], expected:
 pub fn by_id(mut entries: Vec<ScheduleEntry>) -> Vec<ScheduleEntry> {
     entries.sort_by_key(|entry| entry.id);
     entries
+}
+
+// Conversations: customers, presence, agents on duty, messages, and a snapshot of everything a
+// refused conversation operation must leave as it was.
+
+/// Where conversation cases set the clock: a Monday at 10:00 in the team's default zone (UTC),
+/// inside the desk shift [`Harness::on_shift_now`] plans.
+pub const DESK_TIME: &str = "2027-03-01T10:00:00Z";
+
+/// The local hours of the desk shift [`Harness::on_shift_now`] plans.
+const DESK_HOURS: (&str, &str) = ("08:00", "16:00");
+
+/// How many conversations or messages the snapshot helpers read at a time.
+const READ_PAGE: usize = 500;
+
+impl Harness {
+    /// A harness over `store` whose clock shows [`DESK_TIME`].
+    pub async fn at_desk(store: Arc<dyn Store>) -> Self {
+        let h = Self::new(store).await;
+        h.clock.set(at(DESK_TIME));
+        h
+    }
+
+    /// What the clock shows.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Creates an active agent whose display name differs from their login.
+    pub async fn agent_named(&self, login: &str, display_name: &str) -> AgentId {
+        let agent = NewAgent {
+            display_name: DisplayName::parse(display_name).expect("a valid display name"),
+            ..new_agent(login, Role::Agent, &[])
+        };
+        let created = self.service.create_agent(&self.admin(), agent).await;
+        created.expect("an agent is created").id
+    }
+
+    /// Gives `agent` their own capacity.
+    pub async fn set_capacity(&self, agent: AgentId, conversations: u32) {
+        let capacity = Capacity::new(conversations).expect("a valid capacity");
+        let update = AgentUpdate {
+            capacity: Some(Some(capacity)),
+            ..AgentUpdate::default()
+        };
+        let updated = self
+            .service
+            .update_agent(&self.admin(), agent, update)
+            .await;
+        assert_eq!(
+            updated.expect("the agent is updated").capacity,
+            Some(capacity)
+        );
+    }
+
+    /// Sets the capacity of agents without their own.
+    pub async fn set_default_capacity(&self, conversations: u32) {
+        let mut team = self.team().await;
+        team.default_capacity = Capacity::new(conversations).expect("a valid capacity");
+        self.put_team(team).await;
+    }
+
+    /// Sets whether an agent's open conversations go back to routing when they go away.
+    pub async fn set_requeue_when_away(&self, requeue: bool) {
+        let mut team = self.team().await;
+        team.requeue_when_away = requeue;
+        self.put_team(team).await;
+    }
+
+    /// Plans `agents` on a desk shift (08:00–16:00 local) on the clock's date, so that routing
+    /// finds them on shift now; panics if the clock is outside those hours.
+    pub async fn on_shift_now(&self, agents: &[AgentId]) -> Vec<ScheduleEntry> {
+        let shifts = self.service.shifts(&self.admin()).await;
+        let desk = match shifts
+            .expect("the shift templates are read")
+            .into_iter()
+            .find(|shift| shift.name.as_str() == "desk")
+        {
+            Some(desk) => desk,
+            None => self.shift("desk", DESK_HOURS.0, DESK_HOURS.1).await,
+        };
+        let now = self.now();
+        let today = self.team().await.time_zone.date_of(now).to_string();
+        let entries = self.assign(agents, &desk, &today, &today).await;
+        for entry in &entries {
+            assert!(
+                entry.span.contains(now),
+                "the clock ({now}) must lie in the desk shift {}",
+                entry.span
+            );
+        }
+        entries
+    }
+
+    /// Marks `agent` online, as the real-time hub would; routing is not told.
+    pub fn online(&self, agent: AgentId) {
+        self.presence.set_online(agent);
+    }
+
+    /// Marks `agent` offline, as the real-time hub would; routing is not told.
+    pub fn offline(&self, agent: AgentId) {
+        self.presence.set_offline(agent);
+    }
+
+    /// Puts `agents` on shift now and online, ready for routing.
+    pub async fn on_duty(&self, agents: &[AgentId]) {
+        self.on_shift_now(agents).await;
+        for &agent in agents {
+            self.online(agent);
+        }
+    }
+
+    /// Registers a customer whose external id is `ext-` and their name, lower-cased.
+    pub async fn customer(&self, display_name: &str) -> Customer {
+        let customer = NewCustomer {
+            external_id: ExternalId::parse(&format!("ext-{}", display_name.to_lowercase()))
+                .expect("a valid external id"),
+            display_name: DisplayName::parse(display_name).expect("a valid display name"),
+        };
+        let registered = self
+            .service
+            .register_customer(&self.admin(), customer)
+            .await;
+        registered.expect("the customer is registered")
+    }
+
+    /// `customer` acting.
+    pub fn as_customer(&self, customer: CustomerId) -> Context {
+        Context::new(Actor::Customer { id: customer })
+    }
+
+    /// The customer opens a conversation with a first message; it is routed at once.
+    pub async fn open(&self, customer: CustomerId, first: &str) -> Conversation {
+        let first = Some(outgoing(MessageKind::Message, first));
+        self.open_about(customer, None, first).await
+    }
+
+    /// The customer opens a conversation about `topic`, with an optional first message.
+    pub async fn open_about(
+        &self,
+        customer: CustomerId,
+        topic: Option<&str>,
+        first: Option<Outgoing>,
+    ) -> Conversation {
+        let topic = topic.map(|topic| Topic::parse(topic).expect("a valid topic"));
+        let opened = self
+            .service
+            .open_conversation(&self.as_customer(customer), topic, first)
+            .await;
+        opened.expect("the conversation is opened")
+    }
+
+    /// Sends a message (not a note) as `ctx`; panics if it is refused.
+    pub async fn say(&self, ctx: &Context, id: ConversationId, text: &str) -> Message {
+        let sent = self
+            .service
+            .send(ctx, id, outgoing(MessageKind::Message, text))
+            .await;
+        sent.expect("the message is stored").message
+    }
+
+    /// Writes a private note as `agent`; panics if it is refused.
+    pub async fn note(&self, agent: AgentId, id: ConversationId, text: &str) -> Message {
+        let sent = self
+            .service
+            .send(&self.as_agent(agent), id, outgoing(MessageKind::Note, text))
+            .await;
+        sent.expect("the note is stored").message
+    }
+
+    /// Every message of a conversation that `ctx` may read, oldest first.
+    pub async fn messages(&self, ctx: &Context, id: ConversationId) -> Vec<Message> {
+        let mut all: Vec<Message> = Vec::new();
+        loop {
+            let after = all.last().map(|message| message.seq);
+            let page = self.service.messages_after(ctx, id, after, READ_PAGE).await;
+            let page = page.expect("the messages are read");
+            let done = page.len() < READ_PAGE;
+            all.extend(page);
+            if done {
+                return all;
+            }
+        }
+    }
+
+    /// A conversation as it is now, as an admin reads it.
+    pub async fn conversation_now(&self, id: ConversationId) -> Conversation {
+        let detail = self.service.conversation(&self.admin(), id).await;
+        detail.expect("the conversation is readable").conversation
+    }
+
+    /// Every conversation `ctx` may see that matches `filter`, newest first, read a page at
+    /// a time.
+    pub async fn list(
+        &self,
+        ctx: &Context,
+        filter: &ConversationFilter,
+    ) -> Vec<ConversationSummary> {
+        self.list_in_pages(ctx, filter, READ_PAGE).await
+    }
+
+    /// Like [`Harness::list`], with pages of `limit`.
+    pub async fn list_in_pages(
+        &self,
+        ctx: &Context,
+        filter: &ConversationFilter,
+        limit: usize,
+    ) -> Vec<ConversationSummary> {
+        let mut all: Vec<ConversationSummary> = Vec::new();
+        loop {
+            let page = Page {
+                before: all.last().map(|summary| summary.conversation.id),
+                limit,
+            };
+            let listed = self.service.conversations(ctx, filter.clone(), page).await;
+            let listed = listed.expect("the conversations are listed");
+            let done = listed.len() < limit;
+            all.extend(listed);
+            if done {
+                return all;
+            }
+        }
+    }
+
+    /// How many unresolved conversations `agent` holds, counted through the filter.
+    pub async fn load_of(&self, agent: AgentId) -> u64 {
+        let filter = ConversationFilter {
+            statuses: vec![StatusKind::Open, StatusKind::Pending, StatusKind::Snoozed],
+            assignee: Some(AssigneeFilter::Agent(agent)),
+            ..ConversationFilter::default()
+        };
+        let count = self
+            .service
+            .count_conversations(&self.admin(), filter)
+            .await;
+        count.expect("the conversations are counted")
+    }
+
+    /// Everything on the conversation side that the service can show an admin.
+    pub async fn desk_world(&self) -> DeskWorld {
+        let admin = self.admin();
+        let mut conversations = Vec::new();
+        for summary in self.list(&admin, &ConversationFilter::default()).await {
+            let id = summary.conversation.id;
+            let detail = self.service.conversation(&admin, id).await;
+            let detail = detail.expect("the conversation is readable");
+            let messages = self.messages(&admin, id).await;
+            conversations.push((summary, detail, messages));
+        }
+        let staff = self.service.agents(&admin).await;
+        let mut replies = Vec::new();
+        for agent in staff.expect("the staff is listed") {
+            let seen = self.service.canned_replies(&self.as_agent(agent.id)).await;
+            replies.push((agent.id, seen.expect("the canned replies are listed")));
+        }
+        DeskWorld {
+            conversations,
+            replies,
+            events: self.events.events(),
+        }
+    }
+}
+
+/// Everything on the conversation side an admin can see: a refused operation must leave all
+/// of it unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeskWorld {
+    /// Every conversation, newest first: as listed, in detail, and its messages.
+    pub conversations: Vec<(ConversationSummary, ConversationDetail, Vec<Message>)>,
+    /// The canned replies each staff member sees.
+    pub replies: Vec<(AgentId, Vec<CannedReply>)>,
+    /// Every event published.
+    pub events: Vec<DomainEvent>,
+}
+
+/// A message or note to send, without a client id.
+pub fn outgoing(kind: MessageKind, text: &str) -> Outgoing {
+    Outgoing {
+        client_id: None,
+        kind,
+        body: body(text),
+    }
+}
+
+/// A message to send under a client id.
+pub fn outgoing_with_id(kind: MessageKind, text: &str, client_id: &str) -> Outgoing {
+    Outgoing {
+        client_id: Some(ClientMessageId::parse(client_id).expect("a valid client id")),
+        ..outgoing(kind, text)
+    }
+}
+
+/// A message body.
+pub fn body(text: &str) -> MessageBody {
+    MessageBody::parse(text).expect("a valid message body")
+}
+
+/// Text to search for.
+pub fn search_text(text: &str) -> SearchText {
+    SearchText::parse(text).expect("valid search text")
+}
+
+/// The sequence numbers of `messages`, in their order.
+pub fn seqs(messages: &[Message]) -> Vec<u64> {
+    messages.iter().map(|message| message.seq.get()).collect()
+}
+
+/// A sequence number.
+pub fn seq(n: u64) -> Seq {
+    Seq::try_from(n).expect("a positive sequence number")
+}
+
+/// The refusal a conversation operation met; panics unless the rules refused it.
+pub fn conversation_refusal<T: std::fmt::Debug>(
+    outcome: Result<T, ConversationError>,
+) -> ConversationRefusal {
+    match outcome {
+        Err(ConversationError::Refused(refusal)) => refusal,
+        other => panic!("expected the conversation rules to refuse, got {other:?}"),
+    }
+}
+
+/// The refusal a transfer met; panics unless the transfer rules refused it.
+pub fn transfer_refusal<T: std::fmt::Debug>(
+    outcome: Result<T, ConversationError>,
+) -> TransferRefusal {
+    match outcome {
+        Err(ConversationError::Transfer(refusal)) => refusal,
+        other => panic!("expected the transfer rules to refuse, got {other:?}"),
+    }
+}
+
+/// Asserts that a conversation operation answered "not found" for conversation `id`.
+pub fn assert_conversation_not_found<T: std::fmt::Debug>(
+    outcome: Result<T, ConversationError>,
+    id: ConversationId,
+) {
+    assert!(
+        matches!(
+            outcome,
+            Err(ConversationError::NotFound(Resource::Conversation(found))) if found == id
+        ),
+        "expected conversation {id} not to be found, got {outcome:?}"
+    );
 }

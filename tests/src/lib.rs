@@ -3,13 +3,17 @@
 //!
 //! Map:
 //! - [`harness`]: the [`Harness`] every case starts from: a [`Service`] over the store under
-//!   test with a manual clock, a recording notifier, an admin, and one-line helpers to set up
-//!   agents, shifts and team settings.
+//!   test with a manual clock, a recording notifier, a presence the case switches, an admin,
+//!   and one-line helpers to set up agents, shifts, team settings, customers, agents on duty
+//!   and conversations. [`dialogs`]: real message text in many scripts from the shared corpus.
 //! - The cases, each a `pub async fn sentence_like_name(store: Arc<dyn Store>)`, by area:
 //!   [`schedule`] (assignment and the conflict rules, moves, removals, dry runs), [`leave`],
 //!   [`swap`], [`admin`] (permissions, audit records, domain events, team and staff),
 //!   [`reads`] (the queries stores answer) and [`transactions`] (the [`Store`] and
-//!   [`Tx`](shiftdesk_core::store::Tx) contract itself: atomicity and locks).
+//!   [`Tx`](shiftdesk_core::store::Tx) contract itself: atomicity and locks); then the
+//!   conversation half: [`conversations`] (sequence numbers, retries, reads, states, unread
+//!   counts, refusals, events), [`routing`], [`transfer`], [`canned`] and [`search`] (one
+//!   filter for list, count and export; who sees what).
 //! - [`properties`]: proptest properties, generic over a store factory, with a case count
 //!   each store chooses.
 //! - [`store_contract_tests!`]: expands to one `#[test]` per case and property for a store.
@@ -22,13 +26,19 @@
 //! you do.
 
 pub mod admin;
+pub mod canned;
+pub mod conversations;
+pub mod dialogs;
 pub mod harness;
 pub mod leave;
 pub mod properties;
 pub mod reads;
+pub mod routing;
 pub mod schedule;
+pub mod search;
 pub mod swap;
 pub mod transactions;
+pub mod transfer;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -170,11 +180,51 @@ macro_rules! __contract_cases {
                 transactions::stores_refuse_writes_that_break_their_integrity_rules,
                 transactions::entries_read_back_exactly_as_written_and_updated,
                 transactions::team_settings_read_back_exactly_as_written,
+                conversations::sequence_numbers_rise_without_gaps_while_many_senders_write_at_once,
+                conversations::a_retried_client_id_stores_one_message_and_returns_the_same_number,
+                conversations::a_client_id_is_the_senders_own_so_another_senders_id_never_returns_their_message,
+                conversations::resuming_after_a_sequence_number_returns_exactly_the_later_messages_in_order,
+                conversations::history_pages_before_a_sequence_number_end_just_before_it,
+                conversations::status_changes_follow_the_state_machine_and_refuse_every_other_action,
+                conversations::a_customers_message_wakes_a_snoozed_or_pending_conversation_for_its_holder,
+                conversations::a_snoozed_conversation_wakes_by_itself_once_its_time_has_come,
+                conversations::unread_counts_leave_out_own_messages_and_customers_never_count_notes,
+                conversations::read_positions_never_move_backwards_or_past_the_last_message,
+                conversations::events_announce_each_conversation_change_after_commit_with_what_the_hub_needs,
+                conversations::a_customer_writing_while_the_agent_resolves_reopens_the_conversation_audibly,
+                conversations::every_refused_conversation_operation_writes_nothing_and_announces_nothing,
+                routing::a_new_conversation_goes_only_to_an_agent_on_shift_online_active_and_with_room,
+                routing::the_least_loaded_agent_wins_and_ties_go_to_the_longest_idle,
+                routing::the_queue_drains_oldest_first_when_an_agent_comes_online,
+                routing::waiting_conversations_go_to_an_agent_once_their_shift_starts,
+                routing::routers_racing_for_an_agents_last_free_slot_fill_it_once,
+                routing::an_agent_taking_two_conversations_with_one_free_slot_gets_exactly_one,
+                routing::agents_taking_the_same_conversation_at_once_leave_one_owner_and_one_system_message,
+                routing::a_conversation_reopened_by_its_customer_goes_to_an_agent_on_duty_not_its_absent_holder,
+                routing::an_agent_going_away_hands_back_open_conversations_only_when_the_team_says_so,
+                transfer::a_transfer_hands_the_conversation_over_and_keeps_a_record_of_every_hand_over,
+                transfer::a_transfer_to_an_agent_at_capacity_is_refused_and_changes_nothing,
+                transfer::only_an_admin_may_force_a_transfer_past_capacity,
+                transfer::the_transfer_context_note_quotes_the_last_ten_messages_and_the_note_for_staff_only,
+                transfer::transfers_to_unknown_inactive_or_current_holders_and_of_resolved_conversations_are_refused,
+                transfer::an_agent_keeps_reading_a_conversation_they_handed_over_but_no_longer_acts_on_it,
+                canned::a_personal_reply_shadows_a_public_one_with_its_shortcode_for_its_owner_only,
+                canned::lookup_ranks_the_exact_shortcode_then_prefixes_then_titles,
+                canned::rendering_fills_names_and_the_conversation_and_names_an_unknown_variable,
+                canned::agents_manage_only_their_own_personal_replies_and_admins_the_public_ones,
+                canned::shortcodes_are_unique_within_a_scope_and_free_across_scopes,
+                search::the_same_filter_finds_the_same_conversations_in_list_count_and_export,
+                search::exports_write_every_message_as_stored_in_csv_and_json_lines,
+                search::searching_two_chinese_characters_finds_them_inside_unsegmented_text,
+                search::search_ignores_case_in_latin_and_cyrillic_text,
+                search::an_agent_never_sees_another_agents_conversation_anywhere,
+                search::customers_never_see_private_notes_anywhere,
             ]
             properties: [
                 no_agent_ever_works_two_overlapping_entries,
                 a_refused_batch_changes_nothing_and_reports_what_a_brute_force_check_finds,
                 concurrent_batches_never_overlap_and_refuse_only_for_real_conflicts,
+                conversations_keep_one_owner_no_overfilled_agent_and_gap_free_numbers,
             ]
         }
     };

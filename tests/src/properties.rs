@@ -21,18 +21,25 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use shiftdesk_core::assign::{BatchAssignment, BatchMode};
 use shiftdesk_core::conflict::{Collision, Conflict, ConflictReason};
+use shiftdesk_core::conversation::{Conversation, Owner, StatusAction};
+use shiftdesk_core::error::ConversationError;
 use shiftdesk_core::error::{LeaveError, ScheduleError, SwapError};
-use shiftdesk_core::ids::{AgentId, ShiftId};
+use shiftdesk_core::event::DomainEvent;
+use shiftdesk_core::ids::{AgentId, ConversationId, CustomerId, ShiftId};
 use shiftdesk_core::leave::{LeaveKind, LeaveState};
+use shiftdesk_core::message::{MessageKind, Sender, Seq};
 use shiftdesk_core::schedule::{Placement, ScheduleEntry};
+use shiftdesk_core::search::ConversationFilter;
 use shiftdesk_core::service::AssignOutcome;
 use shiftdesk_core::shift::ShiftTemplate;
 use shiftdesk_core::staff::Agent;
+use shiftdesk_core::staff::Context;
 use shiftdesk_core::store::{LeaveQuery, Store};
 use shiftdesk_core::swap::SwapKind;
 use shiftdesk_core::time::{DateRange, Span, TimeZone};
+use shiftdesk_core::transfer::TransferRequest;
 
-use crate::harness::{Harness, World, assert_same_items, date};
+use crate::harness::{Harness, World, assert_same_items, date, outgoing};
 
 /// Cases per property when a store does not choose: enough to meet clock changes, rests and
 /// races every run, few enough that the in-memory store takes a few seconds for all.
@@ -891,4 +898,404 @@ impl Team {
             );
         }
     }
+}
+
+// Conversations: random interleavings of the operations that move a conversation between
+// owners, run a few at a time concurrently, against the invariants routing promises.
+
+/// How many agents and customers the random desks have.
+const DESK_AGENTS: usize = 3;
+const DESK_CUSTOMERS: usize = 2;
+
+/// Who writes in a [`Move::Send`].
+#[derive(Debug, Clone, Copy)]
+enum Writer {
+    /// The conversation's customer: reopens a resolved one, wakes a pending one.
+    Customer,
+    /// The holder, a message.
+    Holder,
+    /// The holder, a private note.
+    Note,
+    /// An admin, who may write anywhere that is not resolved.
+    Admin,
+}
+
+/// One operation on the desk. `pick` values choose among the conversations opened so far,
+/// modulo their number.
+#[derive(Debug, Clone)]
+enum Move {
+    /// A customer opens a conversation with a first message; it is routed at once.
+    Open { customer: usize },
+    /// Someone writes in a conversation.
+    Send { pick: usize, writer: Writer },
+    /// The holder (or an admin, when nobody holds it or `by_admin`) transfers it, unforced.
+    Transfer {
+        pick: usize,
+        to: usize,
+        by_admin: bool,
+    },
+    /// The holder (or an admin) marks it pending or resolves it.
+    Status { pick: usize, resolve: bool },
+    /// An admin reopens a resolved conversation.
+    Reopen { pick: usize },
+    /// Routing tries one conversation, or the whole queue.
+    Route { pick: Option<usize> },
+    /// An agent takes a conversation by hand.
+    Take { pick: usize, agent: usize },
+    /// An agent comes online and the queue drains to them, or goes offline and reports it.
+    Presence { agent: usize, online: bool },
+    /// A minute passes.
+    Tick,
+}
+
+fn desk_move() -> impl Strategy<Value = Move> {
+    let writer = prop_oneof![
+        3 => Just(Writer::Customer),
+        2 => Just(Writer::Holder),
+        1 => Just(Writer::Note),
+        1 => Just(Writer::Admin),
+    ];
+    prop_oneof![
+        5 => (0..DESK_CUSTOMERS).prop_map(|customer| Move::Open { customer }),
+        4 => (any::<usize>(), writer).prop_map(|(pick, writer)| Move::Send { pick, writer }),
+        3 => (any::<usize>(), 0..DESK_AGENTS, prop::bool::weighted(0.3))
+            .prop_map(|(pick, to, by_admin)| Move::Transfer { pick, to, by_admin }),
+        3 => (any::<usize>(), prop::bool::weighted(0.7))
+            .prop_map(|(pick, resolve)| Move::Status { pick, resolve }),
+        1 => any::<usize>().prop_map(|pick| Move::Reopen { pick }),
+        2 => prop::option::of(any::<usize>()).prop_map(|pick| Move::Route { pick }),
+        3 => (any::<usize>(), 0..DESK_AGENTS).prop_map(|(pick, agent)| Move::Take { pick, agent }),
+        2 => (0..DESK_AGENTS, prop::bool::weighted(0.6))
+            .prop_map(|(agent, online)| Move::Presence { agent, online }),
+        1 => Just(Move::Tick),
+    ]
+}
+
+/// A random desk: each agent's capacity, who starts online, whether agents going away hand
+/// their conversations back, and rounds of moves; the moves of one round run concurrently.
+#[derive(Debug, Clone)]
+struct DeskPlan {
+    capacities: Vec<u32>,
+    online: Vec<bool>,
+    requeue_when_away: bool,
+    rounds: Vec<Vec<Move>>,
+}
+
+fn desk_plan() -> impl Strategy<Value = DeskPlan> {
+    (
+        vec(1..=2u32, DESK_AGENTS),
+        vec(any::<bool>(), DESK_AGENTS),
+        any::<bool>(),
+        vec(vec(desk_move(), 1..=4), 8..24),
+    )
+        .prop_map(|(capacities, online, requeue_when_away, rounds)| DeskPlan {
+            capacities,
+            online,
+            requeue_when_away,
+            rounds,
+        })
+}
+
+/// The desk a plan runs on.
+struct Desk {
+    h: Harness,
+    agents: Vec<Agent>,
+    customers: Vec<CustomerId>,
+    /// Every conversation opened so far, in the order they were opened.
+    opened: std::sync::Mutex<Vec<ConversationId>>,
+}
+
+/// A refusal by the conversation or transfer rules is an acceptable answer to a random
+/// move (a race may have changed the conversation meanwhile); anything else is a bug.
+fn allowed_conversation<T: Debug>(outcome: Result<T, ConversationError>) -> Option<T> {
+    match outcome {
+        Ok(value) => Some(value),
+        Err(ConversationError::Refused(_) | ConversationError::Transfer(_)) => None,
+        Err(other) => panic!("a conversation operation failed: {other:?}"),
+    }
+}
+
+impl Desk {
+    async fn new(store: Arc<dyn Store>, plan: &DeskPlan) -> Self {
+        let h = Harness::at_desk(store).await;
+        h.set_requeue_when_away(plan.requeue_when_away).await;
+        let ids = h.agents("agent", DESK_AGENTS).await;
+        h.on_shift_now(&ids).await;
+        for (&agent, &capacity) in ids.iter().zip(&plan.capacities) {
+            h.set_capacity(agent, capacity).await;
+        }
+        for (&agent, &online) in ids.iter().zip(&plan.online) {
+            if online {
+                h.online(agent);
+            }
+        }
+        let mut customers = Vec::new();
+        for n in 0..DESK_CUSTOMERS {
+            customers.push(h.customer(&format!("customer {n}")).await.id);
+        }
+        let agents = h.service.agents(&h.admin()).await.expect("staff listed");
+        let agents = agents.into_iter().filter(|a| ids.contains(&a.id)).collect();
+        Self {
+            h,
+            agents,
+            customers,
+            opened: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    fn pick(&self, pick: usize) -> Option<ConversationId> {
+        let opened = self.opened.lock().unwrap_or_else(|e| e.into_inner());
+        nth(&opened, pick)
+    }
+
+    /// The conversation `pick` names and who may act on it: its holder, or an admin.
+    async fn picked(&self, pick: usize, by_admin: bool) -> Option<(Conversation, Context)> {
+        let h = &self.h;
+        let conversation = h.conversation_now(self.pick(pick)?).await;
+        let actor = match conversation.assignee() {
+            Some(holder) if !by_admin => h.as_agent(holder),
+            _ => h.admin(),
+        };
+        Some((conversation, actor))
+    }
+
+    async fn apply(&self, step: &Move, text: &str) {
+        let h = &self.h;
+        match *step {
+            Move::Open { customer } => {
+                let first = outgoing(MessageKind::Message, text);
+                let opened = h
+                    .service
+                    .open_conversation(&h.as_customer(self.customers[customer]), None, Some(first))
+                    .await;
+                let opened = opened.expect("a customer opens a conversation");
+                self.opened
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(opened.id);
+            }
+            Move::Send { pick, writer } => {
+                let Some((conversation, holder)) = self.picked(pick, false).await else {
+                    return;
+                };
+                let (ctx, kind) = match writer {
+                    Writer::Customer => {
+                        (h.as_customer(conversation.customer), MessageKind::Message)
+                    }
+                    Writer::Holder => (holder, MessageKind::Message),
+                    Writer::Note => (holder, MessageKind::Note),
+                    Writer::Admin => (h.admin(), MessageKind::Message),
+                };
+                let sent = h.service.send(&ctx, conversation.id, outgoing(kind, text));
+                allowed_conversation(sent.await);
+            }
+            Move::Transfer { pick, to, by_admin } => {
+                let Some((conversation, actor)) = self.picked(pick, by_admin).await else {
+                    return;
+                };
+                let request = TransferRequest {
+                    conversation: conversation.id,
+                    to: self.agents[to].id,
+                    note: None,
+                    force: false,
+                };
+                allowed_conversation(h.service.transfer(&actor, request).await);
+            }
+            Move::Status { pick, resolve } => {
+                let Some((conversation, actor)) = self.picked(pick, false).await else {
+                    return;
+                };
+                let action = if resolve {
+                    StatusAction::Resolve
+                } else {
+                    StatusAction::MarkPending
+                };
+                let changed = h.service.change_status(&actor, conversation.id, action);
+                allowed_conversation(changed.await);
+            }
+            Move::Reopen { pick } => {
+                if let Some(id) = self.pick(pick) {
+                    let admin = h.admin();
+                    let reopened = h.service.change_status(&admin, id, StatusAction::Reopen);
+                    allowed_conversation(reopened.await);
+                }
+            }
+            Move::Route { pick: Some(pick) } => {
+                if let Some(id) = self.pick(pick) {
+                    h.service.route(id).await.expect("routing runs");
+                }
+            }
+            Move::Route { pick: None } => {
+                h.service
+                    .route_waiting(&h.admin())
+                    .await
+                    .expect("routing runs");
+            }
+            Move::Take { pick, agent } => {
+                if let Some(id) = self.pick(pick) {
+                    let agent = h.as_agent(self.agents[agent].id);
+                    allowed_conversation(h.service.take_conversation(&agent, id).await);
+                }
+            }
+            Move::Presence { agent, online } => {
+                let agent = self.agents[agent].id;
+                let ctx = h.as_agent(agent);
+                if online {
+                    h.online(agent);
+                    h.service
+                        .agent_came_online(&ctx, agent)
+                        .await
+                        .expect("routed");
+                } else {
+                    h.offline(agent);
+                    h.service
+                        .agent_went_away(&ctx, agent)
+                        .await
+                        .expect("reported");
+                }
+            }
+            Move::Tick => h.clock.advance(TimeDelta::minutes(1)),
+        }
+    }
+
+    /// Asserts the invariants after `round`: one owner per conversation in the store's own
+    /// indexes too, no agent over capacity, gap-free numbers, one system message per
+    /// assignment and one context note per transfer, and `handled_by` naming exactly the
+    /// agents the conversation was given to.
+    async fn assert_invariants(&self, round: &dyn Debug) {
+        let h = &self.h;
+        let listed = h.list(&h.admin(), &ConversationFilter::default()).await;
+        let conversations: Vec<Conversation> = listed
+            .into_iter()
+            .map(|summary| summary.conversation)
+            .collect();
+        let events = h.events.events();
+
+        let mut tx = h.store.begin().await.expect("a transaction opens");
+        let ids: Vec<AgentId> = self.agents.iter().map(|agent| agent.id).collect();
+        let loads = tx.agent_loads(&ids).await.expect("loads read");
+        for agent in &self.agents {
+            let holds: Vec<ConversationId> = conversations
+                .iter()
+                .rev()
+                .filter(|c| c.holds_capacity() && c.assignee() == Some(agent.id))
+                .map(|c| c.id)
+                .collect();
+            let capacity = agent.capacity.expect("set").get() as usize;
+            assert!(
+                holds.len() <= capacity,
+                "{} holds {holds:?}, over {capacity}, after {round:?}",
+                agent.id
+            );
+            let load = loads.iter().find(|load| load.agent == agent.id);
+            assert_eq!(
+                load.map_or(0, |load| load.open as usize),
+                holds.len(),
+                "the store's load of {} after {round:?}",
+                agent.id
+            );
+            let held = tx.held_by(agent.id).await.expect("held read");
+            let held: Vec<ConversationId> = held.iter().map(|c| c.id).collect();
+            assert_eq!(held, holds, "what the store says {} holds", agent.id);
+        }
+        let queue = tx.waiting_conversations(1000).await.expect("queue read");
+        let mut waiting: Vec<&Conversation> =
+            conversations.iter().filter(|c| c.is_waiting()).collect();
+        waiting.sort_by_key(|c| match c.owner {
+            Owner::Queued { since } => (since, c.id),
+            Owner::Agent { .. } => unreachable!("waiting conversations are queued"),
+        });
+        let waiting: Vec<ConversationId> = waiting.iter().map(|c| c.id).collect();
+        let queue: Vec<ConversationId> = queue.iter().map(|c| c.id).collect();
+        assert_eq!(queue, waiting, "the queue, oldest first, after {round:?}");
+        drop(tx);
+
+        for conversation in &conversations {
+            let id = conversation.id;
+            let messages = h.messages(&h.admin(), id).await;
+            let numbers: Vec<u64> = messages.iter().map(|m| m.seq.get()).collect();
+            let gap_free: Vec<u64> = (1..=messages.len() as u64).collect();
+            assert_eq!(numbers, gap_free, "numbers of {id} after {round:?}");
+            assert_eq!(conversation.last_seq.map(Seq::get), numbers.last().copied());
+
+            let mut assigned: Vec<String> = Vec::new();
+            let mut handled = std::collections::BTreeSet::new();
+            let mut transfers = 0;
+            for event in &events {
+                match *event {
+                    DomainEvent::ConversationAssigned {
+                        conversation,
+                        agent,
+                        ..
+                    } if conversation == id => {
+                        let name = &self.agents.iter().find(|a| a.id == agent).expect("ours");
+                        assigned.push(format!("{} joined the conversation.", name.display_name));
+                        handled.insert(agent);
+                    }
+                    DomainEvent::ConversationTransferred {
+                        conversation, to, ..
+                    } if conversation == id => {
+                        transfers += 1;
+                        handled.insert(to);
+                    }
+                    _ => {}
+                }
+            }
+            let mut joined: Vec<String> = messages
+                .iter()
+                .filter(|m| m.kind == MessageKind::System)
+                .map(|m| m.body.to_string())
+                .collect();
+            assigned.sort();
+            joined.sort();
+            assert_eq!(
+                joined, assigned,
+                "one system message per assignment of {id}"
+            );
+            let notes = messages
+                .iter()
+                .filter(|m| m.sender == Sender::System && m.kind == MessageKind::Note);
+            assert_eq!(
+                notes.count(),
+                transfers,
+                "one context note per transfer of {id}"
+            );
+            let records = h.service.conversation(&h.admin(), id).await;
+            assert_eq!(records.expect("readable").transfers.len(), transfers);
+            assert_eq!(conversation.handled_by, handled, "who handled {id}");
+        }
+    }
+}
+
+/// Property: random interleavings of opening, writing (customers reopening and waking),
+/// transfers, resolving, reopening, routing, taking and agents coming and going, a few at a
+/// time concurrently, keep exactly one owner per conversation (in the store's indexes too),
+/// never put an agent over capacity, number every conversation's messages without gaps, and
+/// record each assignment with exactly one system message.
+pub fn conversations_keep_one_owner_no_overfilled_agent_and_gap_free_numbers<F, Fut>(
+    factory: F,
+    cases: u32,
+) where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Option<Arc<dyn Store>>>,
+{
+    check(factory, cases, desk_plan(), |store, plan| async move {
+        let desk = Arc::new(Desk::new(store, &plan).await);
+        let texts = crate::dialogs::mixed(plan.rounds.iter().map(Vec::len).sum());
+        let mut texts = texts.into_iter();
+        for round in &plan.rounds {
+            let mut running = Vec::new();
+            for step in round {
+                let (desk, step) = (desk.clone(), step.clone());
+                let text = texts.next().expect("a text per move");
+                running.push(tokio::spawn(async move {
+                    desk.apply(&step, text.as_str()).await;
+                }));
+            }
+            for task in running {
+                task.await.expect("a move finishes");
+            }
+            desk.assert_invariants(round).await;
+        }
+    });
 }

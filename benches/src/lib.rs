@@ -167,14 +167,17 @@ const DIALOGS: &str = concat!(
     "/../../shared/data/dialogs.jsonl"
 );
 
-/// Every turn of every dialog in the shared corpus (real text in 22 languages), or a few
-/// built-in lines if the corpus is not on this machine.
+/// Every turn of every dialog in the shared corpus (real text in 22 languages), or of the
+/// repository's sample of it, or a few built-in lines if neither can be read.
 pub fn dialog_turns() -> Vec<String> {
     #[derive(serde::Deserialize)]
     struct Dialog {
         turns: Vec<String>,
     }
-    let path = std::env::var("SHIFTDESK_DIALOGS").unwrap_or_else(|_| DIALOGS.to_owned());
+    let path = std::env::var("SHIFTDESK_DIALOGS").unwrap_or_else(|_| {
+        let shared = std::path::Path::new(DIALOGS).exists();
+        if shared { DIALOGS } else { SAMPLE }.to_owned()
+    });
     let turns: Vec<String> = std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()

@@ -4,7 +4,8 @@
 //! Cases take turns from it wherever the content of a message matters (search, export, the
 //! transfer context, sequence numbers under load), so stores meet real Chinese, Bengali or
 //! Cyrillic text with its real lengths and punctuation, not ASCII stand-ins. The file lives
-//! beside the workspace; `SHIFTDESK_DIALOGS` names another copy.
+//! beside the workspace; `SHIFTDESK_DIALOGS` names another copy; without either, a sample of
+//! it kept in this crate is used.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -38,10 +39,18 @@ pub struct Dialog {
     pub turns: Vec<MessageBody>,
 }
 
+/// `SHIFTDESK_DIALOGS` if set; else the shared corpus beside the workspace; else the sample
+/// of it kept in this crate (`tests/data/dialogs.jsonl`), so a clone anywhere still runs.
 fn corpus_path() -> PathBuf {
-    match std::env::var_os("SHIFTDESK_DIALOGS") {
-        Some(path) => PathBuf::from(path),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/dialogs.jsonl"),
+    if let Some(path) = std::env::var_os("SHIFTDESK_DIALOGS") {
+        return PathBuf::from(path);
+    }
+    let crate_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let shared = crate_dir.join("../../shared/data/dialogs.jsonl");
+    if shared.exists() {
+        shared
+    } else {
+        crate_dir.join("data/dialogs.jsonl")
     }
 }
 

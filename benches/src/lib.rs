@@ -166,6 +166,8 @@ const DIALOGS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../shared/data/dialogs.jsonl"
 );
+/// The sample of them kept in the repository, for clones without the shared folder.
+const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/dialogs.jsonl");
 
 /// Every turn of every dialog in the shared corpus (real text in 22 languages), or of the
 /// repository's sample of it, or a few built-in lines if neither can be read.

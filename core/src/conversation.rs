@@ -164,9 +164,14 @@ impl Conversation {
         }
     }
 
-    /// Whether it waits in the queue for an agent: unowned and not resolved.
+    /// Whether it waits in the queue for an agent: unowned, not resolved and not snoozed.
+    /// A snoozed conversation waits for its wake-up first, then for an agent.
     pub fn is_waiting(&self) -> bool {
-        matches!(self.owner, Owner::Queued { .. }) && !self.status.is_resolved()
+        let parked = matches!(
+            self.status,
+            ConversationStatus::Resolved { .. } | ConversationStatus::Snoozed { .. }
+        );
+        matches!(self.owner, Owner::Queued { .. }) && !parked
     }
 
     /// Whether it counts against its agent's capacity: owned and not resolved.

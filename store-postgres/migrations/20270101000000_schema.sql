@@ -161,7 +161,7 @@ CREATE TABLE conversations (
     CHECK ((state = 'resolved') = (resolved_at IS NOT NULL))
 );
 CREATE INDEX conversations_waiting ON conversations (owner_since, id)
-    WHERE assignee_id IS NULL AND state <> 'resolved';
+    WHERE assignee_id IS NULL AND state NOT IN ('resolved', 'snoozed');
 CREATE INDEX conversations_held ON conversations (assignee_id) WHERE state <> 'resolved';
 CREATE INDEX conversations_snoozed ON conversations (snoozed_until) WHERE state = 'snoozed';
 CREATE INDEX conversations_customer ON conversations (customer_id);

@@ -254,7 +254,7 @@ impl ConversationTx for PgTx {
     ) -> Result<Vec<Conversation>, StoreError> {
         let sql = format!(
             "SELECT {CONVERSATION_COLUMNS} FROM conversations c \
-             WHERE c.assignee_id IS NULL AND c.state <> 'resolved' \
+             WHERE c.assignee_id IS NULL AND c.state NOT IN ('resolved', 'snoozed') \
              ORDER BY c.owner_since, c.id LIMIT $1"
         );
         let rows = sqlx::query(&sql)

@@ -3,6 +3,7 @@
 //! positions and unread counts, refusals that leave no trace, and the events the real-time
 //! hub hears.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -11,7 +12,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use shiftdesk_core::Service;
 use shiftdesk_core::canned::{NewCannedReply, ReplyScope, Template};
 use shiftdesk_core::conversation::{
-    Conversation, ConversationRefusal, ConversationStatus, StatusAction, StatusKind,
+    Conversation, ConversationRefusal, ConversationStatus, Owner, StatusAction, StatusKind,
 };
 use shiftdesk_core::error::{CannedError, ConversationError};
 use shiftdesk_core::event::{DomainEvent, Notifier, RecordingNotifier};
@@ -756,14 +757,29 @@ pub async fn events_announce_each_conversation_change_after_commit_with_what_the
         assignee,
     };
 
-    // Opening: the first message, then the assignment and its system message.
+    // Opening: the conversation joins the queue, then the first message, then the assignment
+    // and its system message.
     let opened = service
         .open_conversation(&customer, None, Some(message("早上好，你好吗?")))
         .await
         .expect("opened");
     let id = opened.id;
     let m = h.messages(&h.admin(), id).await;
+    let created = Conversation {
+        owner: Owner::Queued {
+            since: opened.created_at,
+        },
+        handled_by: BTreeSet::new(),
+        last_seq: None,
+        last_activity_at: opened.created_at,
+        ..opened.clone()
+    };
     let mut expected = vec![
+        DomainEvent::ConversationQueued {
+            conversation: id,
+            customer: li.id,
+            from: None,
+        },
         posted(&m[0], None),
         DomainEvent::ConversationAssigned {
             conversation: id,
@@ -773,6 +789,7 @@ pub async fn events_announce_each_conversation_change_after_commit_with_what_the
         posted(&m[1], Some(mei)),
     ];
     let mut seen = vec![
+        Seen::Conversation(Some(created)),
         Seen::Message(Some(m[0].clone())),
         Seen::Conversation(Some(opened.clone())),
         Seen::Message(Some(m[1].clone())),
@@ -883,7 +900,7 @@ pub async fn events_announce_each_conversation_change_after_commit_with_what_the
         seen,
         "each event is readable when it arrives"
     );
-    let note_event = &heard.events.events()[4];
+    let note_event = &heard.events.events()[5];
     assert!(
         matches!(note_event, DomainEvent::MessagePosted { message, .. } if !message.is_public()),
         "the hub can tell a note from a message"

@@ -196,6 +196,7 @@ macro_rules! __contract_cases {
                 routing::a_new_conversation_goes_only_to_an_agent_on_shift_online_active_and_with_room,
                 routing::the_least_loaded_agent_wins_and_ties_go_to_the_longest_idle,
                 routing::the_queue_drains_oldest_first_when_an_agent_comes_online,
+                routing::a_snoozed_waiting_conversation_is_routed_only_once_it_wakes,
                 routing::waiting_conversations_go_to_an_agent_once_their_shift_starts,
                 routing::routers_racing_for_an_agents_last_free_slot_fill_it_once,
                 routing::an_agent_taking_two_conversations_with_one_free_slot_gets_exactly_one,

@@ -15,6 +15,7 @@ use shiftdesk_core::message::{Message, MessageKind, Sender};
 use shiftdesk_core::service::Routed;
 use shiftdesk_core::staff::AgentUpdate;
 use shiftdesk_core::store::Store;
+use shiftdesk_core::time::Clock;
 use tokio::sync::Barrier;
 
 use crate::dialogs;
@@ -252,6 +253,39 @@ pub async fn the_queue_drains_oldest_first_when_an_agent_comes_online(store: Arc
     assert_eq!(second.expect("routed"), expected);
     let nothing = h.service.agent_came_online(&h.as_agent(b), b).await;
     assert_eq!(nothing.expect("routed"), vec![]);
+}
+
+/// A waiting conversation an admin snoozed stays out of the queue until it wakes; waking it
+/// sends it to routing.
+pub async fn a_snoozed_waiting_conversation_is_routed_only_once_it_wakes(store: Arc<dyn Store>) {
+    let h = Harness::at_desk(store).await;
+    let li = h.customer("Li").await;
+    let a = h.agent("a").await;
+    h.on_shift_now(&[a]).await;
+    let waiting = open(&h, li.id).await;
+    assert_eq!(waiting.assignee(), None, "nobody is online yet");
+    let until = h.clock.now() + TimeDelta::minutes(30);
+    h.service
+        .change_status(&h.admin(), waiting.id, StatusAction::Snooze { until })
+        .await
+        .expect("snoozed");
+
+    h.online(a);
+    let routed = h.service.agent_came_online(&h.as_agent(a), a).await;
+    assert_eq!(
+        routed.expect("routed"),
+        vec![],
+        "a snoozed conversation does not wait for agents"
+    );
+    assert_eq!(h.conversation_now(waiting.id).await.assignee(), None);
+
+    h.clock.advance(TimeDelta::minutes(31));
+    let woken = h.service.wake_snoozed(&h.admin()).await.expect("woken");
+    assert_eq!(woken, 1);
+    let now = h.conversation_now(waiting.id).await;
+    assert_eq!(now.status, ConversationStatus::Open);
+    assert_eq!(now.assignee(), Some(a), "woken, it is routed at once");
+    assert_one_assignment(&h, waiting.id, "a").await;
 }
 
 /// An agent whose shift starts later is passed over until it starts; then routing the queue

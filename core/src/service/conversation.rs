@@ -114,6 +114,12 @@ impl Service {
         }
         tx.commit().await?;
 
+        self.publish([DomainEvent::ConversationQueued {
+            conversation: opened.id,
+            customer: opened.customer,
+            from: None,
+        }])
+        .await;
         if let Some(first) = first {
             opened = self.send(ctx, opened.id, first).await?.conversation;
         }

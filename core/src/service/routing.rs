@@ -37,7 +37,9 @@ pub enum Routed {
 }
 
 impl Service {
-    /// Routes one waiting conversation to the best agent available now, if any.
+    /// Routes one waiting conversation to the best agent available now, if any. It changes
+    /// only what the routing rules decide, so it needs no caller: Shiftdesk runs it when a
+    /// conversation joins the queue.
     pub async fn route(&self, id: ConversationId) -> Result<Routed, ConversationError> {
         let mut passed_over = Vec::new();
         for _ in 0..ROUTING_ATTEMPTS {
@@ -213,6 +215,9 @@ impl Service {
                 self.publish([super::conversation::status_event(&next)])
                     .await;
                 woken += 1;
+                if next.is_waiting() {
+                    self.route(next.id).await?;
+                }
             }
         }
         Ok(woken)

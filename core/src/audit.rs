@@ -3,16 +3,19 @@
 //! Every change to the team, schedules, leave and swaps writes one record in the same atomic
 //! step as the change itself, so the log never disagrees with the data.
 
-use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{AgentId, AuditId, EntryId, LeaveId, ShiftId, SwapId};
 use crate::leave::LeaveRequest;
-use crate::schedule::ScheduleEntry;
+use crate::schedule::{EntryOrigin, EntryStatus, ScheduleEntry};
 use crate::shift::ShiftTemplate;
 use crate::staff::{Actor, Agent, RequestId};
 use crate::swap::SwapRequest;
 use crate::team::TeamSettings;
+use crate::time::Span;
 
 /// One recorded change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +117,13 @@ pub enum Snapshot {
         /// The entries.
         entries: Vec<ScheduleEntry>,
     },
+    /// The entries one assignment created, grouped by shift, date and span: a batch repeats
+    /// few of those, so a month for a thousand agents is recorded in kilobytes, not megabytes.
+    /// Every entry an assignment creates is scheduled and of assigned origin.
+    Assigned {
+        /// The groups, in the order their first entry was created.
+        groups: Vec<AssignedGroup>,
+    },
     /// A leave request with the entries it touches.
     Leave {
         /// The request.
@@ -128,6 +138,65 @@ pub enum Snapshot {
         /// The entries it moved.
         entries: Vec<ScheduleEntry>,
     },
+}
+
+/// Entries an assignment created on one shift and date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignedGroup {
+    /// Their shift.
+    pub shift: ShiftId,
+    /// Their date.
+    pub date: NaiveDate,
+    /// Their span.
+    pub span: Span,
+    /// Each entry's id and agent, in creation order.
+    pub entries: Vec<(EntryId, AgentId)>,
+}
+
+impl Snapshot {
+    /// The record of entries an assignment created.
+    pub fn assigned(entries: &[ScheduleEntry]) -> Snapshot {
+        let mut groups: Vec<AssignedGroup> = Vec::new();
+        let mut index: HashMap<(ShiftId, NaiveDate, Span), usize> = HashMap::new();
+        for entry in entries {
+            let key = (entry.shift, entry.date, entry.span);
+            let at = *index.entry(key).or_insert_with(|| {
+                groups.push(AssignedGroup {
+                    shift: entry.shift,
+                    date: entry.date,
+                    span: entry.span,
+                    entries: Vec::new(),
+                });
+                groups.len() - 1
+            });
+            groups[at].entries.push((entry.id, entry.agent));
+        }
+        Snapshot::Assigned { groups }
+    }
+
+    /// The schedule entries the snapshot holds, whichever form it records them in.
+    pub fn entries(&self) -> Vec<ScheduleEntry> {
+        match self {
+            Snapshot::Entries { entries }
+            | Snapshot::Leave { entries, .. }
+            | Snapshot::Swap { entries, .. } => entries.clone(),
+            Snapshot::Assigned { groups } => groups
+                .iter()
+                .flat_map(|group| {
+                    group.entries.iter().map(|&(id, agent)| ScheduleEntry {
+                        id,
+                        agent,
+                        shift: group.shift,
+                        date: group.date,
+                        span: group.span,
+                        status: EntryStatus::Scheduled,
+                        origin: EntryOrigin::Assigned,
+                    })
+                })
+                .collect(),
+            Snapshot::Team { .. } | Snapshot::Agent { .. } | Snapshot::Shift { .. } => Vec::new(),
+        }
+    }
 }
 
 /// Which audit records to read, newest first.

@@ -26,7 +26,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::PgStore;
 use crate::error::db_error;
-use crate::rows::{self, CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
+use crate::rows::{self, CONVERSATION_COLUMNS, CONVERSATIONS, MESSAGE_COLUMNS};
 
 /// The most messages one transaction carries.
 const MAX_BATCH: usize = 256;
@@ -150,8 +150,8 @@ async fn write_batch(
     ids.sort_unstable();
     ids.dedup();
     let sql = format!(
-        "SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = ANY($1) \
-         ORDER BY c.id FOR NO KEY UPDATE"
+        "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATIONS} WHERE c.id = ANY($1) \
+         ORDER BY c.id FOR NO KEY UPDATE OF c"
     );
     let rows = sqlx::query(&sql)
         .bind(&ids)
@@ -164,25 +164,36 @@ async fn write_batch(
         conversations.insert(conversation.id.get(), conversation);
     }
 
-    // Client ids used before, in these conversations.
-    let (keyed_ids, client_ids): (Vec<i64>, Vec<String>) = messages
-        .iter()
-        .filter_map(|message| {
-            let client_id = message.client_id.as_ref()?;
-            Some((message.conversation.get(), client_id.to_string()))
-        })
-        .unzip();
-    // Client ids belong to their sender: another sender's equal id is another message.
+    // Client ids used before by the same senders in these conversations. Each is looked up
+    // by the whole unique key, so the plan stays an index probe however the table grows.
+    let mut wanted = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for message in messages {
+        let (Some(client_id), (kind, Some(sender))) =
+            (&message.client_id, rows::sender_columns(message.sender))
+        else {
+            continue;
+        };
+        wanted.0.push(message.conversation.get());
+        wanted.1.push(kind);
+        wanted.2.push(sender);
+        wanted.3.push(client_id.to_string());
+    }
     let mut earlier: HashMap<(i64, Sender, String), Message> = HashMap::new();
-    if !keyed_ids.is_empty() {
+    if !wanted.0.is_empty() {
         let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages m \
-             JOIN UNNEST($1::bigint[], $2::text[]) AS wanted(conversation_id, client_id) \
-               ON m.conversation_id = wanted.conversation_id AND m.client_id = wanted.client_id"
+            "SELECT {MESSAGE_COLUMNS} \
+             FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[]) \
+                  AS wanted(conversation_id, sender_kind, sender_id, client_id) \
+             CROSS JOIN LATERAL (SELECT * FROM messages \
+                 WHERE conversation_id = wanted.conversation_id \
+                   AND sender_kind = wanted.sender_kind::sender_kind \
+                   AND sender_id = wanted.sender_id AND client_id = wanted.client_id) AS m"
         );
         let rows = sqlx::query(&sql)
-            .bind(&keyed_ids)
-            .bind(&client_ids)
+            .bind(&wanted.0)
+            .bind(&wanted.1)
+            .bind(&wanted.2)
+            .bind(&wanted.3)
             .fetch_all(&mut *tx)
             .await
             .map_err(db_error)?;
@@ -205,6 +216,7 @@ async fn write_batch(
     let mut planned = Vec::with_capacity(messages.len());
     let mut inserts = Inserts::default();
     let mut touched: Vec<i64> = Vec::new();
+    let mut changed: Vec<i64> = Vec::new();
     for (message, rule) in messages.iter().zip(rules) {
         let id = message.conversation.get();
         let Some(current) = conversations.get(&id).cloned() else {
@@ -245,6 +257,9 @@ async fn write_batch(
             sent_at: message.sent_at,
         };
         inserts.push(&stored);
+        if effect.is_some() && !changed.contains(&id) {
+            changed.push(id);
+        }
         let base = effect.unwrap_or_else(|| current.clone());
         let after = Conversation {
             last_seq: Some(seq),
@@ -268,11 +283,8 @@ async fn write_batch(
     }
 
     inserts.write(&mut tx).await?;
-    write_conversations(
-        &mut tx,
-        touched.iter().filter_map(|id| conversations.get(id)),
-    )
-    .await?;
+    let touched_conversations = touched.iter().filter_map(|id| conversations.get(id));
+    write_conversations(&mut tx, touched_conversations, &changed).await?;
     tx.commit().await.map_err(db_error)?;
 
     Ok(planned
@@ -356,10 +368,11 @@ impl Inserts {
     }
 }
 
-/// Writes the batch's conversations back: counters, activity, and any status change.
+/// Writes the batch's counters back, and the status of conversations a message changed.
 async fn write_conversations<'a>(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    conversations: impl Iterator<Item = &'a Conversation>,
+    touched: impl Iterator<Item = &'a Conversation>,
+    changed: &[i64],
 ) -> Result<(), StoreError> {
     let mut ids = Vec::new();
     let mut counts = Vec::new();
@@ -369,43 +382,58 @@ async fn write_conversations<'a>(
     let mut resolved = Vec::new();
     let mut assignees = Vec::new();
     let mut since = Vec::new();
-    for conversation in conversations {
-        let (state, until, at) = rows::conversation_status_columns(conversation.status);
-        let (assignee, owner_since) = match conversation.owner {
-            Owner::Queued { since } => (None, since),
-            Owner::Agent { agent, since } => (Some(agent.get()), since),
-        };
-        ids.push(conversation.id.get());
-        counts.push(
-            conversation
-                .last_seq
-                .map_or(0, |seq| i64::try_from(seq.get()).unwrap_or(i64::MAX)),
-        );
+    let mut changed_ids = Vec::new();
+    for conversation in touched {
+        let id = conversation.id.get();
+        ids.push(id);
+        let count = conversation.last_seq.map_or(0, |seq| seq.get());
+        counts.push(i64::try_from(count).unwrap_or(i64::MAX));
         activity.push(conversation.last_activity_at);
-        states.push(state);
-        snoozed.push(until);
-        resolved.push(at);
-        assignees.push(assignee);
-        since.push(owner_since);
+        if changed.contains(&id) {
+            let (state, until, at) = rows::conversation_status_columns(conversation.status);
+            let (assignee, owner_since) = match conversation.owner {
+                Owner::Queued { since } => (None, since),
+                Owner::Agent { agent, since } => (Some(agent.get()), since),
+            };
+            changed_ids.push(id);
+            states.push(state);
+            snoozed.push(until);
+            resolved.push(at);
+            assignees.push(assignee);
+            since.push(owner_since);
+        }
     }
     if ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE conversation_counters AS k SET message_count = given.count, \
+             last_activity_at = given.activity \
+         FROM UNNEST($1::bigint[], $2::bigint[], $3::timestamptz[]) \
+              AS given(id, count, activity) \
+         WHERE k.conversation_id = given.id",
+    )
+    .bind(&ids)
+    .bind(&counts)
+    .bind(&activity)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    if changed_ids.is_empty() {
         return Ok(());
     }
     // A message never hands a conversation to an agent (it can only requeue it), so the
     // handlers and the agents' last assignment stay as they are.
     sqlx::query(
-        "UPDATE conversations AS c SET message_count = given.count, \
-             last_activity_at = given.activity, state = given.state::conversation_state, \
+        "UPDATE conversations AS c SET state = given.state::conversation_state, \
              snoozed_until = given.snoozed, resolved_at = given.resolved, \
              assignee_id = given.assignee, owner_since = given.since \
-         FROM UNNEST($1::bigint[], $2::bigint[], $3::timestamptz[], $4::text[], \
-                     $5::timestamptz[], $6::timestamptz[], $7::bigint[], $8::timestamptz[]) \
-              AS given(id, count, activity, state, snoozed, resolved, assignee, since) \
+         FROM UNNEST($1::bigint[], $2::text[], $3::timestamptz[], $4::timestamptz[], \
+                     $5::bigint[], $6::timestamptz[]) \
+              AS given(id, state, snoozed, resolved, assignee, since) \
          WHERE c.id = given.id",
     )
-    .bind(&ids)
-    .bind(&counts)
-    .bind(&activity)
+    .bind(&changed_ids)
     .bind(&states)
     .bind(&snoozed)
     .bind(&resolved)

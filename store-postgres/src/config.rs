@@ -84,6 +84,7 @@ impl PgStore {
     /// Connects without touching the schema.
     pub async fn connect_unmigrated(config: &PgConfig) -> Result<PgStore, ConnectError> {
         let options: PgConnectOptions = config.url.parse().map_err(ConnectError::InvalidUrl)?;
+        let options = crate::tuned(options);
         let target = describe(&options);
         // One direct connection first, so an unreachable server fails now with its reason
         // rather than later as a pool timeout.

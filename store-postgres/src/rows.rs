@@ -388,10 +388,14 @@ pub(crate) fn customer(row: &PgRow) -> Result<Customer, StoreError> {
     })
 }
 
-/// The columns [`conversation`] reads, for a table aliased `c`.
+/// The columns [`conversation`] reads, from [`CONVERSATIONS`].
 pub(crate) const CONVERSATION_COLUMNS: &str = "c.id, c.customer_id, c.topic, \
      c.state::text AS state, c.snoozed_until, c.resolved_at, c.assignee_id, c.owner_since, \
-     c.handled_by, c.created_at, c.last_activity_at, c.message_count";
+     c.handled_by, c.created_at, k.last_activity_at, k.message_count";
+
+/// Conversations with their counter rows, aliased `c` and `k`.
+pub(crate) const CONVERSATIONS: &str =
+    "conversations c JOIN conversation_counters k ON k.conversation_id = c.id";
 
 pub(crate) fn conversation(row: &PgRow) -> Result<Conversation, StoreError> {
     let state: String = get(row, "state")?;

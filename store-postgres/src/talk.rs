@@ -21,7 +21,8 @@ use sqlx::{Postgres, QueryBuilder};
 use crate::PgTx;
 use crate::error::{corrupt, db_error};
 use crate::rows::{
-    self, CANNED_COLUMNS, CONVERSATION_COLUMNS, CUSTOMER_COLUMNS, MESSAGE_COLUMNS, TRANSFER_COLUMNS,
+    self, CANNED_COLUMNS, CONVERSATION_COLUMNS, CONVERSATIONS, CUSTOMER_COLUMNS, MESSAGE_COLUMNS,
+    TRANSFER_COLUMNS,
 };
 
 fn seq_param(seq: Option<Seq>) -> i64 {
@@ -75,7 +76,7 @@ fn push_conditions(sql: &mut QueryBuilder<'_, Postgres>, query: &ConversationQue
     if let Some(window) = filter.time {
         let column = match window.field {
             TimeField::CreatedAt => "c.created_at",
-            TimeField::LastActivityAt => "c.last_activity_at",
+            TimeField::LastActivityAt => "k.last_activity_at",
         };
         if let Some(from) = window.from {
             sql.push(format!(" AND {column} >= ")).push_bind(from);
@@ -173,7 +174,7 @@ impl ConversationTx for PgTx {
         &mut self,
         id: ConversationId,
     ) -> Result<Option<Conversation>, StoreError> {
-        let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.id = $1");
+        let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATIONS} WHERE c.id = $1");
         let row = sqlx::query(&sql)
             .bind(id.get())
             .fetch_optional(&mut *self.tx)
@@ -187,9 +188,12 @@ impl ConversationTx for PgTx {
         conversation: &NewConversation,
     ) -> Result<Conversation, StoreError> {
         let sql = format!(
-            "INSERT INTO conversations AS c (customer_id, topic, state, owner_since, created_at, \
-                 last_activity_at) \
-             VALUES ($1, $2, 'open', $3, $3, $3) RETURNING {CONVERSATION_COLUMNS}"
+            "WITH c AS (INSERT INTO conversations (customer_id, topic, state, owner_since, \
+                            created_at) \
+                        VALUES ($1, $2, 'open', $3, $3) RETURNING *), \
+                  k AS (INSERT INTO conversation_counters (conversation_id, last_activity_at) \
+                        SELECT id, created_at FROM c RETURNING *) \
+             SELECT {CONVERSATION_COLUMNS} FROM c JOIN k ON k.conversation_id = c.id"
         );
         let row = sqlx::query(&sql)
             .bind(conversation.customer.get())
@@ -253,7 +257,7 @@ impl ConversationTx for PgTx {
         limit: usize,
     ) -> Result<Vec<Conversation>, StoreError> {
         let sql = format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations c \
+            "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATIONS} \
              WHERE c.assignee_id IS NULL AND c.state NOT IN ('resolved', 'snoozed') \
              ORDER BY c.owner_since, c.id LIMIT $1"
         );
@@ -267,7 +271,7 @@ impl ConversationTx for PgTx {
 
     async fn snoozes_due(&mut self, now: DateTime<Utc>) -> Result<Vec<Conversation>, StoreError> {
         let sql = format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations c \
+            "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATIONS} \
              WHERE c.state = 'snoozed' AND c.snoozed_until <= $1 ORDER BY c.id"
         );
         let rows = sqlx::query(&sql)
@@ -280,7 +284,7 @@ impl ConversationTx for PgTx {
 
     async fn held_by(&mut self, agent: AgentId) -> Result<Vec<Conversation>, StoreError> {
         let sql = format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations c \
+            "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATIONS} \
              WHERE c.assignee_id = $1 AND c.state <> 'resolved' ORDER BY c.id"
         );
         let rows = sqlx::query(&sql)
@@ -302,7 +306,7 @@ impl ConversationTx for PgTx {
             " AND m.kind <> 'note'"
         };
         let mut sql = QueryBuilder::<Postgres>::new(format!(
-            "SELECT {CONVERSATION_COLUMNS}, p.* FROM conversations c \
+            "SELECT {CONVERSATION_COLUMNS}, p.* FROM {CONVERSATIONS} \
              LEFT JOIN LATERAL (SELECT m.conversation_id AS p_conversation_id, m.seq AS p_seq, \
                  m.client_id AS p_client_id, m.sender_kind::text AS p_sender_kind, \
                  m.sender_id AS p_sender_id, m.kind::text AS p_kind, m.body AS p_body, \
@@ -335,7 +339,8 @@ impl ConversationTx for PgTx {
     }
 
     async fn count_conversations(&mut self, query: &ConversationQuery) -> Result<u64, StoreError> {
-        let mut sql = QueryBuilder::<Postgres>::new("SELECT count(*) FROM conversations c");
+        let mut sql =
+            QueryBuilder::<Postgres>::new(format!("SELECT count(*) FROM {CONVERSATIONS}"));
         push_conditions(&mut sql, query);
         let count: i64 = sql
             .build_query_scalar()
@@ -421,7 +426,7 @@ impl ConversationTx for PgTx {
             let sql = format!(
                 "SELECT {MESSAGE_COLUMNS} FROM messages m \
                  WHERE m.conversation_id = $1 AND m.client_id = $2 \
-                   AND m.sender_kind::text = $3 AND m.sender_id IS NOT DISTINCT FROM $4"
+                   AND m.sender_kind = $3::sender_kind AND m.sender_id = $4"
             );
             let (sender_kind, sender_id) = rows::sender_columns(message.sender);
             let earlier = sqlx::query(&sql)
@@ -446,30 +451,34 @@ impl ConversationTx for PgTx {
             }
         }
 
-        // The conversation's row is its counter: bumping it takes the row lock, so appends to
-        // one conversation queue up here and each gets the next number, with no global lock.
-        let sql = format!(
-            "UPDATE conversations c SET message_count = c.message_count + 1, \
+        // The counter row: bumping it takes its row lock, so appends to one conversation
+        // queue up here and each gets the next number, with no global lock.
+        let counted: Option<(i64, DateTime<Utc>)> = sqlx::query_as(
+            "UPDATE conversation_counters k SET message_count = k.message_count + 1, \
                  last_activity_at = $2 \
-             FROM (SELECT last_activity_at FROM conversations WHERE id = $1 FOR NO KEY UPDATE) \
-                  AS previous \
-             WHERE c.id = $1 \
-             RETURNING {CONVERSATION_COLUMNS}, previous.last_activity_at AS previous_activity"
-        );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(message.sent_at)
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(db_error)?
+             FROM (SELECT last_activity_at FROM conversation_counters \
+                   WHERE conversation_id = $1 FOR UPDATE) AS previous \
+             WHERE k.conversation_id = $1 \
+             RETURNING k.message_count, previous.last_activity_at",
+        )
+        .bind(id)
+        .bind(message.sent_at)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        let (count, previous_activity) =
+            counted.ok_or(StoreError::Constraint(Constraint::Reference))?;
+        let conversation = self
+            .conversation(message.conversation)
+            .await?
             .ok_or(StoreError::Constraint(Constraint::Reference))?;
-        let conversation = rows::conversation(&row)?;
-        let seq = conversation
-            .last_seq
+        let seq = u64::try_from(count)
+            .ok()
+            .and_then(|count| Seq::try_from(count).ok())
             .ok_or_else(|| corrupt("message_count", "did not move"))?;
         let before = Conversation {
             last_seq: seq.get().checked_sub(1).and_then(|n| Seq::try_from(n).ok()),
-            last_activity_at: rows::get(&row, "previous_activity")?,
+            last_activity_at: previous_activity,
             ..conversation.clone()
         };
 

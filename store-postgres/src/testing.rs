@@ -84,7 +84,7 @@ pub async fn fresh_pg_store(max_connections: u32) -> Option<PgStore> {
         .unwrap_or_else(|error| panic!("{URL_VARIABLE} is not a valid URL: {error}"));
     let template = template(&admin).await;
     let database = create_copy(&admin, template).await;
-    let options = admin.clone().database(&database.name);
+    let options = crate::tuned(admin.clone().database(&database.name));
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .connect_with(options)

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 use shiftdesk_core::Service;
 use shiftdesk_core::assign::BatchAssignment;
-use shiftdesk_core::audit::{AuditQuery, AuditRecord, Snapshot};
+use shiftdesk_core::audit::{AuditQuery, AuditRecord};
 use shiftdesk_core::conflict::{Conflict, Roster};
 use shiftdesk_core::error::{ScheduleError, SwapError};
 use shiftdesk_core::event::SilentNotifier;
@@ -283,13 +283,11 @@ impl History {
     fn entries_after(&self, steps: usize) -> BTreeMap<EntryId, ScheduleEntry> {
         let mut entries = BTreeMap::new();
         for record in &self.records[..steps] {
-            let written = match &record.change.after {
-                Some(Snapshot::Entries { entries }) => entries,
-                Some(Snapshot::Swap { entries, .. }) => entries,
-                _ => continue,
+            let Some(after) = &record.change.after else {
+                continue;
             };
-            for entry in written {
-                entries.insert(entry.id, entry.clone());
+            for entry in after.entries() {
+                entries.insert(entry.id, entry);
             }
         }
         entries

@@ -208,9 +208,7 @@ pub async fn every_schedule_change_is_audited_once_and_announced(store: Arc<dyn 
         action: AuditAction::EntriesAssigned,
         subject: Subject::Schedule,
         before: None,
-        after: Some(Snapshot::Entries {
-            entries: created.clone(),
-        }),
+        after: Some(Snapshot::assigned(&created)),
     };
     let announced = DomainEvent::ScheduleChanged {
         agents: sorted(vec![ana, bo]),

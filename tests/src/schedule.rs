@@ -349,8 +349,16 @@ pub async fn skip_mode_writes_the_forty_seven_free_agents_and_reports_three_skip
     assert!(new.iter().all(|entry| entries.contains(entry)));
     assert_eq!(after.len(), before.len() + 47, "nothing else changed");
     let record = h.one_new_audit_record(audit_before).await;
-    let snapshot = Snapshot::Entries { entries };
-    assert_eq!(record.change.after, Some(snapshot));
+    let snapshot = record
+        .change
+        .after
+        .expect("the created entries are recorded");
+    assert_eq!(snapshot, Snapshot::assigned(&entries));
+    assert_eq!(
+        snapshot.entries(),
+        entries,
+        "the record gives back exactly the entries"
+    );
     let mut agents = free;
     agents.sort_unstable();
     let announced = DomainEvent::ScheduleChanged {

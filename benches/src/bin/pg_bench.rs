@@ -121,7 +121,9 @@ async fn fresh_database(admin: &PgConnectOptions, name: &str, connections: u32) 
 async fn connect(admin: &PgConnectOptions, name: &str, connections: u32) -> PgStore {
     let pool = PgPoolOptions::new()
         .max_connections(connections)
-        .connect_with(admin.clone().database(name))
+        .connect_with(shiftdesk_store_postgres::tuned(
+            admin.clone().database(name),
+        ))
         .await
         .expect("the bench database opens");
     let store = PgStore::from_pool(pool);
@@ -440,7 +442,9 @@ async fn existing_corpus(admin: &PgConnectOptions, name: &str) -> Option<PgStore
     }
     let pool = PgPoolOptions::new()
         .max_connections(8)
-        .connect_with(admin.clone().database(name))
+        .connect_with(shiftdesk_store_postgres::tuned(
+            admin.clone().database(name),
+        ))
         .await
         .ok()?;
     let store = PgStore::from_pool(pool);
@@ -470,15 +474,21 @@ async fn build_corpus(admin: &PgConnectOptions, name: &str) -> PgStore {
     .await
     .expect("customers");
     sqlx::query(
-        "INSERT INTO conversations (customer_id, state, owner_since, created_at, \
-             last_activity_at, message_count) \
-         SELECT n, 'open', now(), now(), now(), $2 FROM generate_series(1, $1) AS n",
+        "INSERT INTO conversations (customer_id, state, owner_since, created_at) \
+         SELECT n, 'open', now(), now() FROM generate_series(1, $1) AS n",
     )
     .bind(conversations as i64)
-    .bind(CORPUS_PER_CONVERSATION as i64)
     .execute(&pool)
     .await
     .expect("conversations");
+    sqlx::query(
+        "INSERT INTO conversation_counters (conversation_id, message_count, last_activity_at) \
+         SELECT id, $1, now() FROM conversations",
+    )
+    .bind(CORPUS_PER_CONVERSATION as i64)
+    .execute(&pool)
+    .await
+    .expect("counters");
 
     let chunk = 20_000;
     let mut written = 0;

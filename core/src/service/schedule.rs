@@ -124,9 +124,7 @@ impl Service {
             AuditAction::EntriesAssigned,
             Subject::Schedule,
             None,
-            Some(Snapshot::Entries {
-                entries: created.clone(),
-            }),
+            Some(Snapshot::assigned(&created)),
         );
         tx.append_audit(&change).await?;
         tx.commit().await?;

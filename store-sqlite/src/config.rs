@@ -117,11 +117,13 @@ impl SqliteStore {
             .acquire_timeout(config.busy_timeout)
             .test_before_acquire(false)
             .connect_lazy_with(options.clone());
+        // Readers refuse to write, so a write sent through a read-only transaction fails
+        // loudly instead of racing the writer for the lock.
         let readers = SqlitePoolOptions::new()
             .max_connections(config.max_readers.max(1))
             .acquire_timeout(config.busy_timeout)
             .test_before_acquire(false)
-            .connect_lazy_with(options);
+            .connect_lazy_with(options.pragma("query_only", "ON"));
         SqliteStore {
             writer,
             readers,
@@ -198,14 +200,20 @@ async fn first_connection(
 
 /// Why SQLite refused a file, in words.
 fn describe(error: &sqlx::Error) -> String {
-    match error {
-        sqlx::Error::Database(db) => match db.code().as_deref() {
-            Some("26") => "it is not an SQLite database".to_owned(),
-            Some("14") => "it cannot be opened or created here".to_owned(),
-            Some("8") => "it is read-only here".to_owned(),
-            _ => db.message().to_owned(),
-        },
-        other => other.to_string(),
+    let sqlx::Error::Database(db) = error else {
+        return error.to_string();
+    };
+    // The primary result code is the low byte of the extended one.
+    let primary = db
+        .code()
+        .and_then(|code| code.parse::<i32>().ok())
+        .map(|code| code & 0xff);
+    match primary {
+        Some(26) => "it is not an SQLite database".to_owned(),
+        Some(14) => "it cannot be opened or created here".to_owned(),
+        Some(8) => "it is read-only here".to_owned(),
+        Some(23) => "this process may not open it".to_owned(),
+        _ => db.message().to_owned(),
     }
 }
 

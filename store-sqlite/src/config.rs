@@ -95,7 +95,7 @@ impl SqliteStore {
     /// build, and applies pending migrations.
     pub async fn open(config: &SqliteConfig) -> Result<SqliteStore, ConnectError> {
         let options = options(config)?;
-        let mut connection = first_connection(&config.path, &options).await?;
+        let mut connection = first_connection(&config.path, &options, config.busy_timeout).await?;
         let migrated = migrate(&mut connection).await;
         let _ = connection.close().await;
         migrated?;
@@ -105,7 +105,7 @@ impl SqliteStore {
     /// Opens the file without touching the schema (it must exist).
     pub async fn open_unmigrated(config: &SqliteConfig) -> Result<SqliteStore, ConnectError> {
         let options = options(config)?.create_if_missing(false);
-        let connection = first_connection(&config.path, &options).await?;
+        let connection = first_connection(&config.path, &options, config.busy_timeout).await?;
         let _ = connection.close().await;
         Ok(Self::with_pools(config, options))
     }
@@ -182,38 +182,69 @@ fn options(config: &SqliteConfig) -> Result<SqliteConnectOptions, ConnectError> 
 }
 
 /// One direct connection first, so a file that cannot be used fails now with its reason.
+///
+/// Switching a new file to WAL mode takes a lock for which SQLite does not always wait (the
+/// busy timeout does not apply to it), so when two processes open a new file at once, one of
+/// them may be told the file is busy: it tries again until the busy timeout has passed.
 async fn first_connection(
     path: &Path,
     options: &SqliteConnectOptions,
+    patience: Duration,
 ) -> Result<SqliteConnection, ConnectError> {
-    let mut connection = SqliteConnection::connect_with(options)
-        .await
-        .map_err(|source| ConnectError::unusable(path, describe(&source), Some(source)))?;
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        match try_connect(options).await {
+            Ok(connection) => return Ok(connection),
+            Err(source) if is_busy(&source) && tokio::time::Instant::now() < deadline => {
+                tracing::debug!(path = %path.display(), "the new file is busy; opening again");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Err(source) => {
+                return Err(ConnectError::unusable(
+                    path,
+                    describe(&source),
+                    Some(source),
+                ));
+            }
+        }
+    }
+}
+
+async fn try_connect(options: &SqliteConnectOptions) -> Result<SqliteConnection, sqlx::Error> {
+    let mut connection = SqliteConnection::connect_with(options).await?;
     // Opening does not read the file; the first statement does, and finds out whether it is
     // a database at all.
     sqlx::query("SELECT count(*) FROM sqlite_master")
         .execute(&mut connection)
-        .await
-        .map_err(|source| ConnectError::unusable(path, describe(&source), Some(source)))?;
+        .await?;
     Ok(connection)
+}
+
+/// The primary result code of an SQLite error: the low byte of the extended one.
+fn primary_code(error: &sqlx::Error) -> Option<i32> {
+    let sqlx::Error::Database(db) = error else {
+        return None;
+    };
+    db.code()
+        .and_then(|code| code.parse::<i32>().ok())
+        .map(|code| code & 0xff)
+}
+
+/// SQLITE_BUSY or SQLITE_LOCKED: another connection holds a lock just now.
+fn is_busy(error: &sqlx::Error) -> bool {
+    matches!(primary_code(error), Some(5 | 6))
 }
 
 /// Why SQLite refused a file, in words.
 fn describe(error: &sqlx::Error) -> String {
-    let sqlx::Error::Database(db) = error else {
-        return error.to_string();
-    };
-    // The primary result code is the low byte of the extended one.
-    let primary = db
-        .code()
-        .and_then(|code| code.parse::<i32>().ok())
-        .map(|code| code & 0xff);
-    match primary {
-        Some(26) => "it is not an SQLite database".to_owned(),
-        Some(14) => "it cannot be opened or created here".to_owned(),
-        Some(8) => "it is read-only here".to_owned(),
-        Some(23) => "this process may not open it".to_owned(),
-        _ => db.message().to_owned(),
+    match (primary_code(error), error) {
+        (Some(26), _) => "it is not an SQLite database".to_owned(),
+        (Some(14), _) => "it cannot be opened or created here".to_owned(),
+        (Some(8), _) => "it is read-only here".to_owned(),
+        (Some(23), _) => "this process may not open it".to_owned(),
+        (Some(5 | 6), _) => "another process kept it locked past the busy timeout".to_owned(),
+        (_, sqlx::Error::Database(db)) => db.message().to_owned(),
+        (_, other) => other.to_string(),
     }
 }
 

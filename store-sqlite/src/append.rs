@@ -17,10 +17,12 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use shiftdesk_core::conversation::{Conversation, ConversationRefusal};
-use shiftdesk_core::message::{Appended, Message, NewMessage, Seq};
+use shiftdesk_core::ids::ConversationId;
+use shiftdesk_core::message::{Appended, Message, NewMessage, Sender, Seq};
 use shiftdesk_core::store::{
     Constraint, MessageRule, Store, StoreError, Tx, post_in_one_transaction,
 };
+use shiftdesk_core::text::ClientMessageId;
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
@@ -126,32 +128,40 @@ async fn commit_batch(writer: &SqlitePool, batch: Vec<Job>) {
     }
 }
 
-/// The batch in one transaction; the answers are given only once it has committed.
+/// The batch in one transaction, in a handful of statements whatever its size (each
+/// statement is a round trip to SQLite's thread); the answers are given only once it has
+/// committed.
 async fn write_batch(
     writer: &SqlitePool,
     messages: &[NewMessage],
     rules: &[MessageRule],
 ) -> Result<Vec<Answer>, StoreError> {
     let mut tx = crate::begin_write(writer).await?.tx;
-    // Each conversation as the batch has left it so far, and whether a rule changed it.
-    let mut conversations: HashMap<i64, (Conversation, bool)> = HashMap::new();
-    // A client id used earlier in the batch is found like any other: the batch's inserts
-    // are visible to its own later reads.
+
+    // Every conversation of the batch, and the client ids its senders used before.
+    let mut conversations: HashMap<i64, Conversation> = HashMap::new();
+    let wanted: Vec<ConversationId> = messages.iter().map(|m| m.conversation).collect();
+    for conversation in talk::read_conversations(&mut tx, &wanted).await? {
+        conversations.insert(conversation.id.get(), conversation);
+    }
+    let mut earlier: HashMap<(i64, Sender, String), Message> = HashMap::new();
+    for message in talk::earlier_messages(&mut tx, messages).await? {
+        if let Some(key) = client_key(&message.conversation, message.sender, &message.client_id) {
+            earlier.insert(key, message);
+        }
+    }
+
+    // Decide each message in order, against the conversation as the batch has left it, the
+    // way `post_in_one_transaction` decides one.
     let mut answers = Vec::with_capacity(messages.len());
+    let mut stored_messages = Vec::new();
+    let mut touched: Vec<i64> = Vec::new();
+    let mut changed: Vec<i64> = Vec::new();
     for (message, rule) in messages.iter().zip(rules) {
         let id = message.conversation.get();
-        let current = match conversations.get(&id) {
-            Some((conversation, _)) => conversation.clone(),
-            None => match talk::read_conversation(&mut tx, message.conversation).await? {
-                Some(conversation) => {
-                    conversations.insert(id, (conversation.clone(), false));
-                    conversation
-                }
-                None => {
-                    answers.push(Err(StoreError::Constraint(Constraint::Reference)));
-                    continue;
-                }
-            },
+        let Some(current) = conversations.get(&id).cloned() else {
+            answers.push(Err(StoreError::Constraint(Constraint::Reference)));
+            continue;
         };
         let effect = match rule(&current) {
             Ok(effect) => effect,
@@ -160,9 +170,10 @@ async fn write_batch(
                 continue;
             }
         };
-        if let Some(found) = talk::earlier_message(&mut tx, message).await? {
+        let key = client_key(&message.conversation, message.sender, &message.client_id);
+        if let Some(found) = key.as_ref().and_then(|key| earlier.get(key)) {
             answers.push(Ok(Ok(Appended {
-                message: found,
+                message: found.clone(),
                 duplicate: true,
                 before: current.clone(),
                 conversation: current,
@@ -179,17 +190,22 @@ async fn write_batch(
             body: message.body.clone(),
             sent_at: message.sent_at,
         };
-        talk::insert_message(&mut tx, &stored).await?;
-        let changed = effect.is_some();
+        if effect.is_some() && !changed.contains(&id) {
+            changed.push(id);
+        }
+        if !touched.contains(&id) {
+            touched.push(id);
+        }
         let after = Conversation {
             last_seq: Some(stored.seq),
             last_activity_at: message.sent_at,
             ..effect.unwrap_or_else(|| current.clone())
         };
-        if let Some(entry) = conversations.get_mut(&id) {
-            entry.0 = after.clone();
-            entry.1 |= changed;
+        conversations.insert(id, after.clone());
+        if let Some(key) = key {
+            earlier.insert(key, stored.clone());
         }
+        stored_messages.push(stored.clone());
         answers.push(Ok(Ok(Appended {
             message: stored,
             duplicate: false,
@@ -198,12 +214,30 @@ async fn write_batch(
         })));
     }
 
-    for (conversation, changed) in conversations.values() {
-        talk::write_counter(&mut tx, conversation).await?;
-        if *changed {
+    talk::insert_messages(&mut tx, &stored_messages).await?;
+    let touched: Vec<&Conversation> = touched
+        .iter()
+        .filter_map(|id| conversations.get(id))
+        .collect();
+    talk::write_counters(&mut tx, &touched).await?;
+    // A message never hands a conversation to an agent (it can only requeue it), but the
+    // whole conversation is written anyway: it is rare and keeps one way of writing it.
+    for id in &changed {
+        if let Some(conversation) = conversations.get(id) {
             talk::write_conversation(&mut tx, conversation).await?;
         }
     }
     tx.commit().await.map_err(db_error)?;
     Ok(answers)
+}
+
+/// What makes a client id unique: conversation, sender and the id itself.
+fn client_key(
+    conversation: &ConversationId,
+    sender: Sender,
+    client_id: &Option<ClientMessageId>,
+) -> Option<(i64, Sender, String)> {
+    client_id
+        .as_ref()
+        .map(|client_id| (conversation.get(), sender, client_id.to_string()))
 }

@@ -14,7 +14,7 @@ use shiftdesk_core::search::{
     self, AssigneeFilter, ConversationQuery, ConversationSummary, Page, Scope, TimeField,
 };
 use shiftdesk_core::store::{Constraint, ConversationTx, StoreError};
-use shiftdesk_core::text::ExternalId;
+use shiftdesk_core::text::{ClientMessageId, ExternalId};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::SqliteTx;
@@ -190,6 +190,131 @@ pub(crate) async fn write_counter(
     .await
     .map_err(db_error)?;
     if done.rows_affected() == 0 {
+        return Err(StoreError::Constraint(Constraint::Reference));
+    }
+    Ok(())
+}
+
+/// The conversations with these ids that exist, with their counters.
+pub(crate) async fn read_conversations(
+    connection: &mut SqliteConnection,
+    conversations: &[ConversationId],
+) -> Result<Vec<Conversation>, StoreError> {
+    let sql = format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM {CONVERSATIONS} \
+         WHERE c.id IN (SELECT value FROM json_each(?1))"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(ids(conversations))
+        .fetch_all(connection)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(rows::conversation).collect()
+}
+
+/// The messages stored earlier under the client ids of `messages`, each looked up by its
+/// whole unique key (conversation, sender, client id).
+pub(crate) async fn earlier_messages(
+    connection: &mut SqliteConnection,
+    messages: &[NewMessage],
+) -> Result<Vec<Message>, StoreError> {
+    let wanted: Vec<serde_json::Value> = messages
+        .iter()
+        .filter_map(|message| {
+            let (kind, sender) = rows::sender_columns(message.sender);
+            let client_id = message.client_id.as_ref()?;
+            Some(serde_json::json!([
+                message.conversation.get(),
+                kind,
+                sender?,
+                client_id.as_str()
+            ]))
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM json_each(?1) AS w \
+         JOIN messages m ON m.conversation_id = w.value ->> 0 \
+             AND m.sender_kind = w.value ->> 1 AND m.sender_id = w.value ->> 2 \
+             AND m.client_id = w.value ->> 3"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(serde_json::Value::from(wanted).to_string())
+        .fetch_all(connection)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(rows::message).collect()
+}
+
+/// Stores messages with their numbers in one statement, folding their bodies for search.
+pub(crate) async fn insert_messages(
+    connection: &mut SqliteConnection,
+    messages: &[Message],
+) -> Result<(), StoreError> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let given: Vec<serde_json::Value> = messages
+        .iter()
+        .map(|message| {
+            let (sender_kind, sender_id) = rows::sender_columns(message.sender);
+            serde_json::json!([
+                message.conversation.get(),
+                seq_param(Some(message.seq)),
+                message.client_id.as_ref().map(ClientMessageId::as_str),
+                sender_kind,
+                sender_id,
+                message.kind.as_str(),
+                message.body.as_str(),
+                micros(message.sent_at),
+                search::fold(message.body.as_str()),
+            ])
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO messages (conversation_id, seq, client_id, sender_kind, sender_id, kind, \
+             body, sent_at, folded) \
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+                value ->> 6, value ->> 7, value ->> 8 \
+         FROM json_each(?1) ORDER BY key",
+    )
+    .bind(serde_json::Value::from(given).to_string())
+    .execute(connection)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// Moves conversations' counters to their last messages, in one statement.
+pub(crate) async fn write_counters(
+    connection: &mut SqliteConnection,
+    conversations: &[&Conversation],
+) -> Result<(), StoreError> {
+    if conversations.is_empty() {
+        return Ok(());
+    }
+    let given: Vec<serde_json::Value> = conversations
+        .iter()
+        .map(|conversation| {
+            serde_json::json!([
+                conversation.id.get(),
+                seq_param(conversation.last_seq),
+                micros(conversation.last_activity_at),
+            ])
+        })
+        .collect();
+    let done = sqlx::query(
+        "UPDATE conversation_counters AS k SET message_count = given.value ->> 1, \
+             last_activity_at = given.value ->> 2 \
+         FROM json_each(?1) AS given WHERE k.conversation_id = given.value ->> 0",
+    )
+    .bind(serde_json::Value::from(given).to_string())
+    .execute(connection)
+    .await
+    .map_err(db_error)?;
+    if done.rows_affected() != conversations.len() as u64 {
         return Err(StoreError::Constraint(Constraint::Reference));
     }
     Ok(())

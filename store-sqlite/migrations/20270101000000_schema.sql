@@ -94,7 +94,9 @@ CREATE TABLE schedule_entries (
     -- For an entry taken over through a swap: whose shift it covers, and which swap.
     covers_agent integer REFERENCES agents,
     cover_swap integer REFERENCES swap_requests,
-    CHECK (starts_at < ends_at),
+    -- An entry is one shift, which lasts less than a day of wall-clock time; two days leaves
+    -- room for any clock change, and bounds the overlap triggers' search below.
+    CHECK (starts_at < ends_at AND ends_at - starts_at <= 172800000000),
     CHECK ((status = 'on_leave') = (leave_id IS NOT NULL)),
     CHECK ((status = 'swapped_out') = (swapped_to IS NOT NULL AND swap_id IS NOT NULL)),
     CHECK ((covers_agent IS NULL) = (cover_swap IS NULL))
@@ -103,7 +105,8 @@ CREATE INDEX schedule_entries_agent_date ON schedule_entries (agent_id, work_dat
 CREATE INDEX schedule_entries_date ON schedule_entries (work_date);
 CREATE INDEX schedule_entries_shift ON schedule_entries (shift_id);
 -- Working entries by agent and end: the overlap triggers probe it for entries that end after
--- the new one starts, which are few however long the agent's history grows.
+-- the new one starts and at most two days after it ends (no entry lasts longer), which are
+-- few however long the agent's schedule grows, in the past or the future.
 CREATE INDEX schedule_entries_working ON schedule_entries (agent_id, ends_at)
     WHERE status = 'scheduled';
 
@@ -115,7 +118,8 @@ BEFORE INSERT ON schedule_entries
 WHEN NEW.status = 'scheduled' AND EXISTS (
     SELECT 1 FROM schedule_entries e
     WHERE e.agent_id = NEW.agent_id AND e.status = 'scheduled'
-      AND e.ends_at > NEW.starts_at AND e.starts_at < NEW.ends_at)
+      AND e.ends_at > NEW.starts_at AND e.ends_at < NEW.ends_at + 172800000000
+      AND e.starts_at < NEW.ends_at)
 BEGIN
     SELECT RAISE(ABORT, 'schedule_entries_no_overlap');
 END;
@@ -125,7 +129,8 @@ BEFORE UPDATE OF agent_id, starts_at, ends_at, status ON schedule_entries
 WHEN NEW.status = 'scheduled' AND EXISTS (
     SELECT 1 FROM schedule_entries e
     WHERE e.agent_id = NEW.agent_id AND e.status = 'scheduled' AND e.id <> NEW.id
-      AND e.ends_at > NEW.starts_at AND e.starts_at < NEW.ends_at)
+      AND e.ends_at > NEW.starts_at AND e.ends_at < NEW.ends_at + 172800000000
+      AND e.starts_at < NEW.ends_at)
 BEGIN
     SELECT RAISE(ABORT, 'schedule_entries_no_overlap');
 END;

@@ -118,7 +118,8 @@ async fn commit_batch(writer: &SqlitePool, batch: Vec<Job>) {
             }
         }
         Err(error) => {
-            tracing::warn!(%error, messages = messages.len(), "a message batch failed; retrying each alone");
+            let count = messages.len();
+            tracing::warn!(%error, messages = count, "a message batch failed; retrying each alone");
             let store = Writer(writer.clone());
             for ((message, rule), reply) in messages.iter().zip(&rules).zip(replies) {
                 let answer = post_in_one_transaction(&store, message, rule).await;

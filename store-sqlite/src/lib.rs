@@ -21,7 +21,7 @@
 //! agent and conversation locks of [`Tx`] are already held and cost nothing. In one process,
 //! writers queue for the store's single writing connection; across processes, a writer that
 //! finds the lock taken waits up to the busy timeout instead of failing with "database is
-//! locked". Read-only transaction ([`Store::begin_read`]) run on other connections beside the
+//! locked". Read-only transactions ([`Store::begin_read`]) run on other connections beside the
 //! writer, each on a consistent snapshot (WAL mode). There are no exclusion constraints:
 //! `core` finds every conflict before writing, and triggers refusing overlapping working
 //! entries are the last line of defence.
@@ -34,9 +34,10 @@
 //! # Search
 //! Each message keeps its body case-folded by `core`'s `search::fold`; a text search is a
 //! substring test (`instr`) over that column, which works for unsegmented scripts (退票 in
-//! 我想退票) with no tokenizer. It scans the messages of the conversations it considers, with
-//! no index: measured by the `shiftdesk-sqlite-bench` search benchmark, which a team small
-//! enough for an embedded store can afford.
+//! 我想退票) with no tokenizer. There is no text index: FTS5's trigram index cannot serve the
+//! two-character terms common in Chinese (it needs three), and the plain scan is fast enough
+//! for the teams an embedded store serves. Measured by `shiftdesk-sqlite-bench search` over a
+//! million messages: about 0.2 s to count every match, about 10 ms for a first page.
 
 mod append;
 pub mod config;

@@ -276,3 +276,16 @@ async fn reopening_a_file_keeps_its_data_and_schema() {
     let agents = tx.agents(&[agent]).await.expect("read");
     assert_eq!(agents.len(), 1);
 }
+
+/// Reads run beside the writer on connections that refuse to write, so a write sent through
+/// a read-only transaction fails instead of racing the writer for the lock.
+#[tokio::test]
+async fn a_read_only_transaction_refuses_to_write() {
+    let store: Arc<dyn Store> = Arc::new(TestStore::new().await);
+    let mut tx = store.begin_read().await.expect("a read");
+    let refused = tx.put_team(&Default::default()).await;
+    assert!(
+        matches!(refused, Err(StoreError::Backend(_))),
+        "{refused:?}"
+    );
+}

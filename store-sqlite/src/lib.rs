@@ -26,6 +26,12 @@
 //! `core` finds every conflict before writing, and triggers refusing overlapping working
 //! entries are the last line of defence.
 //!
+//! SQLite's lock is not handed out in turn: a process waiting for it polls, and while another
+//! process writes without a pause it may wait long (up to the busy timeout, then the store
+//! reports itself unavailable). A server's writes come in bursts with pauses between them, so
+//! a command-line process gets its turn; a server saturated with writes would need one
+//! process to write for both.
+//!
 //! # Durability
 //! WAL mode with `synchronous = FULL`: a commit returns only after the log is flushed to
 //! disk, so an acknowledged write survives a killed process and a power cut. Messages are

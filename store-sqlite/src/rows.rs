@@ -302,6 +302,7 @@ impl StateColumns {
     fn new(state: &'static str, by: Option<Actor>, at: Option<DateTime<Utc>>) -> Self {
         Self {
             state,
+            // An actor is a tag and ids, which always serialize.
             by: by.and_then(|by| to_json(&by).ok()),
             at: at.map(micros),
             note: None,

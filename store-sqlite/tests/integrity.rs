@@ -289,3 +289,50 @@ async fn a_read_only_transaction_refuses_to_write() {
         "{refused:?}"
     );
 }
+
+/// A writer finding the write lock taken by another connection (as another process would
+/// hold it) waits for it rather than failing at once; past the busy timeout the store says it
+/// is unavailable, not that the operation failed.
+#[tokio::test]
+async fn a_writer_waits_for_the_lock_and_is_unavailable_past_the_busy_timeout() {
+    let dir = tempfile::tempdir().expect("a folder");
+    let config = SqliteConfig {
+        busy_timeout: std::time::Duration::from_millis(300),
+        ..SqliteConfig::new(dir.path().join("shiftdesk.db"))
+    };
+    let store = SqliteStore::open(&config).await.expect("opens");
+    let url = format!("sqlite://{}", config.path.display());
+    let mut other = SqliteConnection::connect(&url)
+        .await
+        .expect("another connection");
+
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .expect("the other holds the lock");
+    let started = std::time::Instant::now();
+    let refused = store.begin().await.err();
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(250),
+        "it waited for the lock first: {:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(refused, Some(StoreError::Unavailable(_))),
+        "{refused:?}"
+    );
+
+    // Released within the timeout, the writer gets the lock.
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        sqlx::query("COMMIT")
+            .execute(&mut other)
+            .await
+            .expect("released");
+        other
+    });
+    let mut tx = store.begin().await.expect("the lock once released");
+    tx.put_team(&Default::default()).await.expect("written");
+    tx.commit().await.expect("committed");
+    release.await.expect("the other finishes");
+}

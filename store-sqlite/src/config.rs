@@ -93,12 +93,18 @@ pub struct SchemaStatus {
 impl SqliteStore {
     /// Opens (creating if missing) the database file, refuses a schema newer than this
     /// build, and applies pending migrations.
+    #[tracing::instrument(skip_all, fields(path = %config.path.display()))]
     pub async fn open(config: &SqliteConfig) -> Result<SqliteStore, ConnectError> {
         let options = options(config)?;
         let mut connection = first_connection(&config.path, &options, config.busy_timeout).await?;
         let migrated = migrate(&mut connection).await;
         let _ = connection.close().await;
         migrated?;
+        tracing::info!(
+            readers = config.max_readers,
+            busy_timeout_ms = config.busy_timeout.as_millis() as u64,
+            "the database file is open"
+        );
         Ok(Self::with_pools(config, options))
     }
 
@@ -271,6 +277,10 @@ async fn migrate(connection: &mut SqliteConnection) -> Result<(), ConnectError> 
         return Err(ConnectError::SchemaNewer { database, code });
     }
     if !status.pending.is_empty() {
+        tracing::info!(
+            pending = status.pending.len(),
+            "migrating the database file"
+        );
         MIGRATOR
             .run(&mut *tx)
             .await

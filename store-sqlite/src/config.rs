@@ -16,8 +16,8 @@ use crate::{BEGIN_WRITE, MIGRATOR, SqliteStore};
 /// Which file to use and how patient to be with other processes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SqliteConfig {
-    /// The database file; created, with its folder's `-wal` and `-shm` companions, if
-    /// missing.
+    /// The database file, created if missing; SQLite keeps its `-wal` and `-shm` companion
+    /// files beside it.
     pub path: PathBuf,
     /// The most connections open for read-only transactions at once.
     pub max_readers: u32,

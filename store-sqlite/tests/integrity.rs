@@ -336,3 +336,24 @@ async fn a_writer_waits_for_the_lock_and_is_unavailable_past_the_busy_timeout() 
     tx.commit().await.expect("committed");
     release.await.expect("the other finishes");
 }
+
+/// The settings acknowledged writes rely on: the log flushed at every commit (FULL is 2),
+/// WAL so that readers run beside the writer, and references enforced.
+#[tokio::test]
+async fn the_file_is_in_wal_mode_with_full_sync_and_foreign_keys() {
+    let test = TestStore::new().await;
+    let mut connection = test.store.readers().acquire().await.expect("a connection");
+    let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut *connection)
+        .await
+        .expect("read");
+    let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(&mut *connection)
+        .await
+        .expect("read");
+    let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(&mut *connection)
+        .await
+        .expect("read");
+    assert_eq!((journal.as_str(), synchronous, foreign_keys), ("wal", 2, 1));
+}

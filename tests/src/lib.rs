@@ -129,6 +129,7 @@ macro_rules! __contract_cases {
                 leave::a_pending_leave_cannot_be_revoked,
                 leave::revoking_a_leave_puts_its_entries_back_on_the_schedule,
                 leave::revoking_is_refused_with_conflicts_when_work_was_planned_over_the_leave,
+                leave::revoking_checks_and_restores_every_entry_of_a_date_with_two_shifts,
                 leave::overlapping_leave_requests_are_refused_while_the_first_holds_its_dates,
                 leave::four_one_day_leaves_against_an_allowance_of_three_refuse_the_fourth_approval,
                 leave::a_request_longer_than_the_remaining_allowance_is_refused_when_filed,

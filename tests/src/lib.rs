@@ -157,6 +157,7 @@ macro_rules! __contract_cases {
                 swap::only_scheduled_entries_of_the_right_agents_can_change_hands,
                 swap::agents_act_on_swaps_only_in_their_own_role,
                 swap::agents_cannot_see_swaps_that_do_not_involve_them,
+                swap::customers_see_no_swap_or_leave_requests,
                 admin::agents_cannot_plan_the_schedule_or_manage_the_team,
                 admin::every_schedule_change_is_audited_once_and_announced,
                 admin::every_leave_change_is_audited_once_and_announced,

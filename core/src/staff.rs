@@ -122,6 +122,12 @@ impl Actor {
         )
     }
 
+    /// Whether the actor is on the team's side: a staff member or Shiftdesk itself, never a
+    /// customer. Only they may read the schedule, the staff and the team's settings.
+    pub fn is_staff(&self) -> bool {
+        matches!(self, Actor::Staff { .. } | Actor::System)
+    }
+
     /// The staff member behind the actor, if any.
     pub fn agent_id(&self) -> Option<AgentId> {
         match self {

@@ -159,6 +159,7 @@ macro_rules! __contract_cases {
                 swap::agents_cannot_see_swaps_that_do_not_involve_them,
                 swap::customers_see_no_swap_or_leave_requests,
                 admin::agents_cannot_plan_the_schedule_or_manage_the_team,
+                admin::customers_cannot_read_the_schedule_staff_shifts_or_team_settings,
                 admin::every_schedule_change_is_audited_once_and_announced,
                 admin::every_leave_change_is_audited_once_and_announced,
                 admin::every_swap_change_is_audited_once_and_announced,

@@ -206,12 +206,13 @@ impl Service {
     }
 
     /// The schedule: entries on these dates, of these agents or everyone. All staff may read
-    /// it.
+    /// it; customers may not.
     pub async fn schedule(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         query: &EntryQuery,
     ) -> Result<Vec<ScheduleEntry>, ScheduleError> {
+        ensure_staff(ctx)?;
         if query.dates.len() > MAX_BATCH_DAYS {
             let max = i64::from(MAX_BATCH_DAYS);
             return Err(Problem::OutOfRange { min: 1, max }.at("dates").into());
@@ -220,8 +221,9 @@ impl Service {
         Ok(tx.entries(query).await?)
     }
 
-    /// One schedule entry.
-    pub async fn entry(&self, _ctx: &Context, id: EntryId) -> Result<ScheduleEntry, ScheduleError> {
+    /// One schedule entry. Staff only.
+    pub async fn entry(&self, ctx: &Context, id: EntryId) -> Result<ScheduleEntry, ScheduleError> {
+        ensure_staff(ctx)?;
         let mut tx = self.read().await?;
         read_entry(tx.as_mut(), id).await
     }
@@ -260,6 +262,15 @@ async fn read_entry(
 
 fn ensure_admin(ctx: &Context) -> Result<(), ScheduleError> {
     if ctx.actor.is_admin() {
+        Ok(())
+    } else {
+        Err(ScheduleError::Forbidden)
+    }
+}
+
+/// Refuses customers: the schedule is the team's own business.
+fn ensure_staff(ctx: &Context) -> Result<(), ScheduleError> {
+    if ctx.actor.is_staff() {
         Ok(())
     } else {
         Err(ScheduleError::Forbidden)

@@ -12,7 +12,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use shiftdesk_core::Service;
 use shiftdesk_core::canned::{NewCannedReply, ReplyScope, Template};
 use shiftdesk_core::conversation::{
-    Conversation, ConversationRefusal, ConversationStatus, Owner, StatusAction, StatusKind,
+    Conversation, ConversationRefusal, ConversationStatus, NewCustomer, Owner, StatusAction,
+    StatusKind,
 };
 use shiftdesk_core::error::{CannedError, ConversationError};
 use shiftdesk_core::event::{DomainEvent, Notifier, RecordingNotifier};
@@ -21,7 +22,7 @@ use shiftdesk_core::message::{Message, MessageKind, Participant, Sender};
 use shiftdesk_core::service::Outgoing;
 use shiftdesk_core::staff::{Actor, Context};
 use shiftdesk_core::store::Store;
-use shiftdesk_core::text::{ClientMessageId, Shortcode, Title};
+use shiftdesk_core::text::{ClientMessageId, DisplayName, ExternalId, Shortcode, Title};
 use shiftdesk_core::time::{Clock, ManualClock};
 use shiftdesk_core::transfer::{TransferRefusal, TransferRequest};
 use tokio::sync::Barrier;
@@ -1174,4 +1175,35 @@ pub async fn every_refused_conversation_operation_writes_nothing_and_announces_n
     assert_eq!(h.desk_world().await, world);
     let next = h.say(&agent, held.id, "好的").await;
     assert_eq!(next.seq, last.next(), "refusals used no number");
+}
+
+/// The platform may sign the same customer in twice at once: every call answers with the one
+/// customer, never with a failure, however the calls interleave.
+pub async fn registering_one_customer_from_many_tasks_at_once_gives_them_all_one_id(
+    store: Arc<dyn Store>,
+) {
+    const ROUNDS: usize = 8;
+    const TASKS: usize = 4;
+    let h = Harness::at_desk(store).await;
+    for round in 0..ROUNDS {
+        let start = Arc::new(Barrier::new(TASKS));
+        let mut tasks = Vec::new();
+        for _ in 0..TASKS {
+            let (h, start) = (h.clone(), start.clone());
+            let customer = NewCustomer {
+                external_id: ExternalId::parse(&format!("sso-{round}")).expect("valid"),
+                display_name: DisplayName::parse("Ngozi").expect("valid"),
+            };
+            tasks.push(tokio::spawn(async move {
+                start.wait().await;
+                h.service.register_customer(&h.admin(), customer).await
+            }));
+        }
+        let mut ids = BTreeSet::new();
+        for task in tasks {
+            let registered = task.await.expect("a registration finishes");
+            ids.insert(registered.expect("every caller gets the customer").id);
+        }
+        assert_eq!(ids.len(), 1, "round {round}: one customer, got {ids:?}");
+    }
 }

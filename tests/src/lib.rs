@@ -196,6 +196,7 @@ macro_rules! __contract_cases {
                 conversations::events_announce_each_conversation_change_after_commit_with_what_the_hub_needs,
                 conversations::a_customer_writing_while_the_agent_resolves_reopens_the_conversation_audibly,
                 conversations::every_refused_conversation_operation_writes_nothing_and_announces_nothing,
+                conversations::registering_one_customer_from_many_tasks_at_once_gives_them_all_one_id,
                 routing::a_new_conversation_goes_only_to_an_agent_on_shift_online_active_and_with_room,
                 routing::the_least_loaded_agent_wins_and_ties_go_to_the_longest_idle,
                 routing::the_queue_drains_oldest_first_when_an_agent_comes_online,

@@ -203,7 +203,13 @@ impl Service {
                 .unwrap_or_else(|| before.required_skill.clone()),
             ..before.clone()
         };
-        tx.update_shift(&after).await?;
+        // The check above can pass for two requests at once; the store refuses the later.
+        tx.update_shift(&after).await.map_err(|error| match error {
+            StoreError::Constraint(Constraint::UniqueShiftName) => {
+                AdminError::ShiftNameTaken(after.name.clone())
+            }
+            other => other.into(),
+        })?;
         let change = self.audit(
             ctx,
             AuditAction::ShiftUpdated,

@@ -222,6 +222,7 @@ macro_rules! __contract_cases {
                 search::exports_write_every_message_as_stored_in_csv_and_json_lines,
                 search::searching_two_chinese_characters_finds_them_inside_unsegmented_text,
                 search::search_ignores_case_in_latin_and_cyrillic_text,
+                search::search_finds_greek_words_whatever_their_case_sigma_or_tonos,
                 search::an_agent_never_sees_another_agents_conversation_anywhere,
                 search::customers_never_see_private_notes_anywhere,
             ]

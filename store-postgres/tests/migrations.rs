@@ -109,3 +109,76 @@ async fn refolding_makes_greek_messages_stored_before_findable_by_every_spelling
     let expected: BTreeSet<String> = search::bigrams(text).into_iter().collect();
     assert_eq!(grams, expected);
 }
+
+/// The migration that holds system messages to their client ids.
+const SYSTEM_CLIENT_IDS: &str =
+    include_str!("../migrations/20270103000000_system_message_client_ids.sql");
+
+/// A system message stored twice under one client id, before the index could refuse it,
+/// keeps both copies' text; only the first keeps the client id, and a third copy is refused.
+#[tokio::test]
+async fn system_messages_stored_twice_before_keep_their_text_and_one_client_id() {
+    let Some(store) = fresh_pg_store(4).await else {
+        return;
+    };
+    let pool = store.pool().clone();
+    let store: Arc<dyn Store> = Arc::new(store);
+    let now = DateTime::parse_from_rfc3339("2027-03-01T10:00:00Z").expect("an instant");
+    let clock = Arc::new(ManualClock::new(now.with_timezone(&Utc)));
+    let service = Service::new(store, Arc::new(SilentNotifier), clock);
+    let customer = NewCustomer {
+        external_id: ExternalId::parse("li").expect("valid"),
+        display_name: DisplayName::parse("Li").expect("valid"),
+    };
+    let system = Context::new(Actor::System);
+    let customer = service
+        .register_customer(&system, customer)
+        .await
+        .expect("registered");
+    let as_customer = Context::new(Actor::Customer { id: customer.id });
+    let opened = service
+        .open_conversation(&as_customer, None, None)
+        .await
+        .expect("opened");
+    // The schema as it was: the old constraint, which let these in.
+    sqlx::raw_sql(
+        "DROP INDEX messages_client_id_unique; \
+         ALTER TABLE messages ADD CONSTRAINT messages_client_id_unique \
+             UNIQUE (conversation_id, sender_kind, sender_id, client_id)",
+    )
+    .execute(&pool)
+    .await
+    .expect("the old constraint is back");
+    let insert = "INSERT INTO messages (conversation_id, seq, client_id, sender_kind, sender_id, \
+                      kind, body, sent_at, folded, grams) \
+                  VALUES ($1, $2, 'away', 'system', NULL, 'system', 'Back at nine.', now(), \
+                      'back at nine.', '{}')";
+    for seq in [1_i64, 2] {
+        sqlx::query(insert)
+            .bind(opened.id.get())
+            .bind(seq)
+            .execute(&pool)
+            .await
+            .expect("stored twice, as before");
+    }
+
+    sqlx::raw_sql(SYSTEM_CLIENT_IDS)
+        .execute(&pool)
+        .await
+        .expect("the migration runs");
+
+    let kept: Vec<(i64, Option<String>, String)> =
+        sqlx::query_as("SELECT seq, client_id, body FROM messages ORDER BY seq")
+            .fetch_all(&pool)
+            .await
+            .expect("read back");
+    let body = "Back at nine.".to_owned();
+    let expected = vec![(1, Some("away".to_owned()), body.clone()), (2, None, body)];
+    assert_eq!(kept, expected);
+    let third = sqlx::query(insert)
+        .bind(opened.id.get())
+        .bind(3_i64)
+        .execute(&pool)
+        .await;
+    assert!(third.is_err(), "a third copy is refused");
+}

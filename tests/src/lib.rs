@@ -186,6 +186,7 @@ macro_rules! __contract_cases {
                 conversations::sequence_numbers_rise_without_gaps_while_many_senders_write_at_once,
                 conversations::a_retried_client_id_stores_one_message_and_returns_the_same_number,
                 conversations::a_client_id_is_the_senders_own_so_another_senders_id_never_returns_their_message,
+                conversations::a_retried_system_message_with_one_client_id_is_stored_once,
                 conversations::resuming_after_a_sequence_number_returns_exactly_the_later_messages_in_order,
                 conversations::history_pages_before_a_sequence_number_end_just_before_it,
                 conversations::status_changes_follow_the_state_machine_and_refuse_every_other_action,

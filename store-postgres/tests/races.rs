@@ -1,19 +1,24 @@
 //! Races for unique names on the real database, which the in-memory store cannot show since
 //! it runs one transaction at a time. Requests check that a name is free and then write it;
 //! when two take the same name in between, the database refuses the later one, and its
-//! caller must hear the domain's "taken", never a store failure.
+//! caller must hear the domain's "taken", never a store failure. Likewise a shift template
+//! removed while it is being assigned is either in use or unknown, never a failure.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use shiftdesk_core::Service;
 use shiftdesk_core::canned::{CannedReplyUpdate, NewCannedReply, ReplyScope, Template};
-use shiftdesk_core::error::{AdminError, CannedError};
+use shiftdesk_core::conflict::{Conflict, ConflictReason};
+use shiftdesk_core::error::{AdminError, CannedError, Resource, ScheduleError};
 use shiftdesk_core::event::SilentNotifier;
+use shiftdesk_core::schedule::Placement;
+use shiftdesk_core::service::AssignOptions;
 use shiftdesk_core::shift::{NewShift, ShiftTimes, ShiftUpdate};
-use shiftdesk_core::staff::{Actor, Context};
+use shiftdesk_core::staff::{Actor, Context, NewAgent, Role};
 use shiftdesk_core::store::Store;
-use shiftdesk_core::text::{ShiftName, Shortcode, Title};
+use shiftdesk_core::text::{DisplayName, Login, ShiftName, Shortcode, Title};
 use shiftdesk_core::time::ManualClock;
 use shiftdesk_store_postgres::testing::fresh_pg_store;
 use tokio::sync::Barrier;
@@ -187,6 +192,82 @@ async fn canned_replies_given_one_shortcode_at_once_keep_one_and_tell_the_rest_i
                 matches!(answer, Err(CannedError::ShortcodeTaken(taken)) if taken.as_str() == code),
                 "round {round}: {answer:?}"
             );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_shift_template_removed_while_assigned_is_in_use_or_unknown_never_a_failure() {
+    let Some(service) = service().await else {
+        return;
+    };
+    let agent = NewAgent {
+        login: Login::parse("mei").expect("a login"),
+        display_name: DisplayName::parse("Mei").expect("a name"),
+        role: Role::Agent,
+        skills: BTreeSet::new(),
+        capacity: None,
+    };
+    let agent = service
+        .create_agent(&admin(), agent)
+        .await
+        .expect("created");
+    let times = ShiftTimes::new(
+        "08:00".parse().expect("a time"),
+        "16:00".parse().expect("a time"),
+    )
+    .expect("valid shift times");
+    for round in 0..ROUNDS * 2 {
+        let shift = NewShift {
+            name: shift_name(&format!("round {round}")),
+            times,
+            required_skill: None,
+        };
+        let shift = service
+            .create_shift(&admin(), shift)
+            .await
+            .expect("created");
+        let date =
+            NaiveDate::from_ymd_opt(2027, 4, 1).expect("a date") + chrono::Days::new(round as u64);
+        let placement = Placement {
+            agent: agent.id,
+            shift: shift.id,
+            date,
+        };
+        let start = Arc::new(Barrier::new(2));
+
+        let removing = {
+            let (service, start) = (service.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                service.remove_shift(&admin(), shift.id).await
+            })
+        };
+        let assigning = {
+            let (service, start) = (service.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                let options = AssignOptions::default();
+                service.assign(&admin(), vec![placement], options).await
+            })
+        };
+        let removed = removing.await.expect("the removal finishes");
+        let assigned = assigning.await.expect("the assignment finishes");
+
+        let unknown = vec![Conflict {
+            agent: agent.id,
+            date,
+            shift: shift.id,
+            reason: ConflictReason::UnknownShift,
+        }];
+        match (&removed, &assigned) {
+            (Ok(()), Err(ScheduleError::Conflicts(conflicts))) => {
+                assert_eq!(conflicts, &unknown, "round {round}");
+            }
+            (Err(AdminError::ShiftInUse(Resource::Shift(id))), Ok(_)) => {
+                assert_eq!(*id, shift.id, "round {round}");
+            }
+            _ => panic!("round {round}: removed {removed:?}, assigned {assigned:?}"),
         }
     }
 }

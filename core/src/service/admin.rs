@@ -237,7 +237,13 @@ impl Service {
         if tx.shift_in_use(id).await? {
             return Err(AdminError::ShiftInUse(Resource::Shift(id)));
         }
-        tx.delete_shift(id).await?;
+        // An entry written since the check above still holds the template.
+        tx.delete_shift(id).await.map_err(|error| match error {
+            StoreError::Constraint(Constraint::Reference) => {
+                AdminError::ShiftInUse(Resource::Shift(id))
+            }
+            other => other.into(),
+        })?;
         let change = self.audit(
             ctx,
             AuditAction::ShiftRemoved,

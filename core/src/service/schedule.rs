@@ -2,14 +2,14 @@
 
 use crate::assign::{self, AssignmentPlan, BatchAssignment, BatchMode, MAX_PLACEMENTS};
 use crate::audit::{AuditAction, Snapshot, Subject};
-use crate::conflict::Conflict;
+use crate::conflict::{Conflict, ConflictReason};
 use crate::error::{Resource, ScheduleError};
 use crate::event::DomainEvent;
 use crate::ids::EntryId;
 use crate::input::Problem;
 use crate::schedule::{NewEntry, Placement, ScheduleEntry};
 use crate::staff::Context;
-use crate::store::EntryQuery;
+use crate::store::{Constraint, EntryQuery, StoreError};
 use crate::time::DateRange;
 
 use super::{Service, check_planning_dates, load_roster, lock_order, span_of_dates};
@@ -118,7 +118,19 @@ impl Service {
             });
         }
 
-        let created = tx.insert_entries(&create).await?;
+        let created = match tx.insert_entries(&create).await {
+            Ok(created) => created,
+            Err(StoreError::Constraint(Constraint::Reference)) => {
+                drop(tx);
+                let placements = create.iter().map(|entry| Placement {
+                    agent: entry.agent,
+                    shift: entry.shift,
+                    date: entry.date,
+                });
+                return Err(self.removed_shifts(placements).await);
+            }
+            Err(error) => return Err(error.into()),
+        };
         let change = self.audit(
             ctx,
             AuditAction::EntriesAssigned,
@@ -162,7 +174,14 @@ impl Service {
         let roster = load_roster(tx.as_mut(), team, &agents, dates).await?;
         let after = assign::plan_move(&roster, &before, to).map_err(ScheduleError::Conflicts)?;
 
-        tx.update_entries(std::slice::from_ref(&after)).await?;
+        match tx.update_entries(std::slice::from_ref(&after)).await {
+            Ok(()) => {}
+            Err(StoreError::Constraint(Constraint::Reference)) => {
+                drop(tx);
+                return Err(self.removed_shifts([to].into_iter()).await);
+            }
+            Err(error) => return Err(error.into()),
+        }
         let change = self.audit(
             ctx,
             AuditAction::EntryMoved,
@@ -230,6 +249,34 @@ impl Service {
 }
 
 impl Service {
+    /// The answer when the store refused entries for a reference that the roster found: a
+    /// shift template was removed in between. Its agent-days conflict as unknown shifts, as
+    /// they would had the removal come first; anything else stays a store failure.
+    async fn removed_shifts(&self, placements: impl Iterator<Item = Placement>) -> ScheduleError {
+        let shifts = match self.read().await {
+            Ok(mut tx) => tx.shifts().await,
+            Err(error) => Err(error),
+        };
+        let shifts = match shifts {
+            Ok(shifts) => shifts,
+            Err(error) => return error.into(),
+        };
+        let conflicts: Vec<Conflict> = placements
+            .filter(|placement| !shifts.iter().any(|shift| shift.id == placement.shift))
+            .map(|placement| Conflict {
+                agent: placement.agent,
+                date: placement.date,
+                shift: placement.shift,
+                reason: ConflictReason::UnknownShift,
+            })
+            .collect();
+        if conflicts.is_empty() {
+            StoreError::Constraint(Constraint::Reference).into()
+        } else {
+            ScheduleError::Conflicts(conflicts)
+        }
+    }
+
     /// Opens a transaction holding the lock of the entry's agent (and of `also`), with the
     /// entry as it is under that lock. An entry moved to another agent between the first read
     /// and the lock is read again under the new agent's lock.

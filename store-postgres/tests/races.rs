@@ -271,3 +271,48 @@ async fn a_shift_template_removed_while_assigned_is_in_use_or_unknown_never_a_fa
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_canned_reply_changed_while_it_is_deleted_is_gone_never_a_failure() {
+    let Some(service) = service().await else {
+        return;
+    };
+    for round in 0..ROUNDS * 2 {
+        let reply = public_reply(&format!("bye{round}"));
+        let reply = service
+            .create_canned_reply(&admin(), reply)
+            .await
+            .expect("created");
+        let start = Arc::new(Barrier::new(2));
+
+        let deleting = {
+            let (service, start) = (service.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                service.delete_canned_reply(&admin(), reply.id).await
+            })
+        };
+        let changing = {
+            let (service, start) = (service.clone(), start.clone());
+            let update = CannedReplyUpdate {
+                title: Some(Title::parse("Farewell").expect("a valid title")),
+                ..CannedReplyUpdate::default()
+            };
+            tokio::spawn(async move {
+                start.wait().await;
+                service
+                    .update_canned_reply(&admin(), reply.id, update)
+                    .await
+            })
+        };
+        let deleted = deleting.await.expect("the deletion finishes");
+        let changed = changing.await.expect("the change finishes");
+
+        assert!(deleted.is_ok(), "round {round}: {deleted:?}");
+        let gone = matches!(
+            &changed,
+            Err(CannedError::NotFound(Resource::CannedReply(id))) if *id == reply.id
+        );
+        assert!(changed.is_ok() || gone, "round {round}: {changed:?}");
+    }
+}

@@ -18,7 +18,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use shiftdesk_core::conversation::{Conversation, ConversationRefusal, Owner};
-use shiftdesk_core::message::{Appended, Message, NewMessage, Sender, Seq};
+use shiftdesk_core::ids::Seq;
+use shiftdesk_core::message::{Appended, Message, NewMessage, Sender};
 use shiftdesk_core::search;
 use shiftdesk_core::store::{Constraint, MessageRule, StoreError, post_in_one_transaction};
 use sqlx::PgPool;

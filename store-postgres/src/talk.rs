@@ -7,8 +7,8 @@ use shiftdesk_core::canned::{CannedReply, NewCannedReply};
 use shiftdesk_core::conversation::{
     Conversation, Customer, NewConversation, NewCustomer, Owner, Transfer,
 };
-use shiftdesk_core::ids::{AgentId, CannedReplyId, ConversationId, CustomerId};
-use shiftdesk_core::message::{Appended, Message, NewMessage, Participant, Seq};
+use shiftdesk_core::ids::{AgentId, CannedReplyId, ConversationId, CustomerId, Seq};
+use shiftdesk_core::message::{Appended, Message, NewMessage, Participant};
 use shiftdesk_core::routing::AgentLoad;
 use shiftdesk_core::search::{
     self, AssigneeFilter, ConversationQuery, ConversationSummary, Page, Scope, TimeField,

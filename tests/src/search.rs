@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use shiftdesk_core::conversation::{Conversation, ConversationStatus, StatusAction, StatusKind};
-use shiftdesk_core::ids::{AgentId, ConversationId, CustomerId};
-use shiftdesk_core::message::{Message, MessageKind, Sender, Seq};
+use shiftdesk_core::ids::{AgentId, ConversationId, CustomerId, Seq};
+use shiftdesk_core::message::{Message, MessageKind, Sender};
 use shiftdesk_core::search::{
     AssigneeFilter, ConversationFilter, ExportFormat, TimeField, TimeWindow,
 };

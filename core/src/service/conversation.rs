@@ -9,9 +9,9 @@ use crate::conversation::{
 
 use crate::error::{ConversationError, Resource};
 use crate::event::DomainEvent;
-use crate::ids::ConversationId;
+use crate::ids::{ConversationId, Seq};
 use crate::input::Problem;
-use crate::message::{self, Appended, Message, MessageKind, NewMessage, Participant, Sender, Seq};
+use crate::message::{self, Appended, Message, MessageKind, NewMessage, Participant, Sender};
 use crate::search::{
     self, ConversationFilter, ConversationQuery, ConversationSummary, ExportFormat, MAX_PAGE, Page,
     Scope,

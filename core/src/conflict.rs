@@ -281,6 +281,18 @@ impl Roster {
         self.check_spans(&placements, spans, set_aside)
     }
 
+    /// Like [`Roster::check_fixed`], for existing entries that come back to the schedule
+    /// together (the entries of a revoked leave). An agent may hold several entries on one
+    /// date, so a second one on the same date is checked like the first instead of being
+    /// set aside as a duplicate; the entries are still checked against each other.
+    pub fn check_returning(&self, placements: &[(Placement, Span)]) -> Checked {
+        let (placements, spans): (Vec<Placement>, Vec<Option<Span>>) = placements
+            .iter()
+            .map(|(placement, span)| (*placement, Some(*span)))
+            .unzip();
+        self.check_with(&placements, spans, &[], &HashSet::new())
+    }
+
     fn check_spans(
         &self,
         placements: &[Placement],
@@ -288,6 +300,17 @@ impl Roster {
         set_aside: &[EntryId],
     ) -> Checked {
         let duplicates = find_duplicates(placements);
+        self.check_with(placements, spans, set_aside, &duplicates)
+    }
+
+    /// Checks `placements`, treating those in `duplicates` as repeats within the request.
+    fn check_with(
+        &self,
+        placements: &[Placement],
+        spans: Vec<Option<Span>>,
+        set_aside: &[EntryId],
+        duplicates: &HashSet<usize>,
+    ) -> Checked {
         let mut requested: HashMap<AgentId, Timeline<(usize, Collision)>> = HashMap::new();
         for (index, placement) in placements.iter().enumerate() {
             if let (Some(span), false) = (spans[index], duplicates.contains(&index))

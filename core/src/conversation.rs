@@ -19,8 +19,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{AgentId, ConversationId, CustomerId};
-use crate::message::Seq;
+use crate::ids::{AgentId, ConversationId, CustomerId, Seq};
 use crate::staff::Actor;
 use crate::text::{DisplayName, ExternalId, Note, Topic};
 

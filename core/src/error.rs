@@ -59,8 +59,8 @@ impl fmt::Display for Resource {
 /// Errors of managing the team: settings, staff, shift templates, the audit log.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
-    /// Only admins may do this.
-    #[error("only an admin may do this")]
+    /// Only admins may do this; customers may not even read the team's data.
+    #[error("not allowed: only an admin may do this, and only staff read the team")]
     Forbidden,
     /// The thing named does not exist.
     #[error("{0} does not exist")]
@@ -85,8 +85,8 @@ pub enum AdminError {
 /// Errors of planning the schedule: assignments, moves, removals.
 #[derive(Debug, thiserror::Error)]
 pub enum ScheduleError {
-    /// Only admins may do this.
-    #[error("only an admin may change the schedule")]
+    /// Only admins may change the schedule; customers may not read it.
+    #[error("not allowed: only an admin may change the schedule, and only staff read it")]
     Forbidden,
     /// The thing named does not exist.
     #[error("{0} does not exist")]

@@ -7,9 +7,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::conversation::ConversationStatus;
-use crate::ids::{AgentId, ConversationId, CustomerId, LeaveId, SwapId};
+use crate::ids::{AgentId, ConversationId, CustomerId, LeaveId, Seq, SwapId};
 use crate::leave::LeaveState;
-use crate::message::{Message, Participant, Seq};
+use crate::message::{Message, Participant};
 use crate::swap::SwapState;
 use crate::time::DateRange;
 

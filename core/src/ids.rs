@@ -105,6 +105,58 @@ id_type!(
     CannedReplyId
 );
 
+/// A message's place in its conversation: 1 for the first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "u64", into = "u64")]
+pub struct Seq(u64);
+
+impl Seq {
+    /// The first message's number.
+    pub const FIRST: Seq = Seq(1);
+
+    /// The number after this one.
+    pub fn next(self) -> Seq {
+        Seq(self.0.saturating_add(1))
+    }
+
+    /// The raw number.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+
+    /// The number after `last`, or the first one.
+    pub fn after(last: Option<Seq>) -> Seq {
+        last.map_or(Seq::FIRST, Seq::next)
+    }
+}
+
+impl TryFrom<u64> for Seq {
+    type Error = Problem;
+
+    fn try_from(raw: u64) -> Result<Self, Problem> {
+        if raw == 0 {
+            Err(Problem::OutOfRange {
+                min: 1,
+                max: i64::MAX,
+            })
+        } else {
+            Ok(Seq(raw))
+        }
+    }
+}
+
+impl From<Seq> for u64 {
+    fn from(seq: Seq) -> u64 {
+        seq.0
+    }
+}
+
+impl fmt::Display for Seq {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -496,9 +496,9 @@ pub fn revoke(
         })
         .collect();
     // Only time collisions matter: the entries existed before, so skills and activity were
-    // already checked when they were made.
+    // already checked when they were made. Every entry is checked, however many share a date.
     let conflicts: Vec<Conflict> = roster
-        .check_fixed(&placements, &[])
+        .check_returning(&placements)
         .into_conflicts()
         .into_iter()
         .filter(|conflict| {

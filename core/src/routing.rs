@@ -17,52 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::AgentId;
-use crate::input::Problem;
-use crate::staff::Agent;
-
-/// How many unresolved conversations an agent may hold at once: 1 to 1,000.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "u32", into = "u32")]
-pub struct Capacity(u32);
-
-impl Capacity {
-    /// The team default when nobody set one.
-    pub const DEFAULT: Capacity = Capacity(5);
-
-    /// A capacity of `conversations`.
-    pub fn new(conversations: u32) -> Result<Self, Problem> {
-        if (1..=1000).contains(&conversations) {
-            Ok(Self(conversations))
-        } else {
-            Err(Problem::OutOfRange { min: 1, max: 1000 })
-        }
-    }
-
-    /// The number of conversations.
-    pub fn get(&self) -> u32 {
-        self.0
-    }
-}
-
-impl Default for Capacity {
-    fn default() -> Self {
-        Self::DEFAULT
-    }
-}
-
-impl TryFrom<u32> for Capacity {
-    type Error = Problem;
-
-    fn try_from(conversations: u32) -> Result<Self, Problem> {
-        Self::new(conversations)
-    }
-}
-
-impl From<Capacity> for u32 {
-    fn from(capacity: Capacity) -> u32 {
-        capacity.0
-    }
-}
+use crate::staff::{Agent, Capacity};
 
 /// Whether agents are connected and available right now.
 pub trait Presence: Send + Sync {

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{AgentId, CustomerId};
-use crate::routing::Capacity;
+use crate::input::Problem;
 use crate::text::{DisplayName, Login, Skill};
 
 /// What a staff member may do. Admins plan and decide; agents work and ask.
@@ -122,6 +122,12 @@ impl Actor {
         )
     }
 
+    /// Whether the actor is on the team's side: a staff member or Shiftdesk itself, never a
+    /// customer. Only they may read the schedule, the staff and the team's settings.
+    pub fn is_staff(&self) -> bool {
+        matches!(self, Actor::Staff { .. } | Actor::System)
+    }
+
     /// The staff member behind the actor, if any.
     pub fn agent_id(&self) -> Option<AgentId> {
         match self {
@@ -175,5 +181,49 @@ impl Context {
     pub fn with_request_id(mut self, request_id: RequestId) -> Self {
         self.request_id = Some(request_id);
         self
+    }
+}
+
+/// How many unresolved conversations an agent may hold at once: 1 to 1,000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub struct Capacity(u32);
+
+impl Capacity {
+    /// The team default when nobody set one.
+    pub const DEFAULT: Capacity = Capacity(5);
+
+    /// A capacity of `conversations`.
+    pub fn new(conversations: u32) -> Result<Self, Problem> {
+        if (1..=1000).contains(&conversations) {
+            Ok(Self(conversations))
+        } else {
+            Err(Problem::OutOfRange { min: 1, max: 1000 })
+        }
+    }
+
+    /// The number of conversations.
+    pub fn get(&self) -> u32 {
+        self.0
+    }
+}
+
+impl Default for Capacity {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl TryFrom<u32> for Capacity {
+    type Error = Problem;
+
+    fn try_from(conversations: u32) -> Result<Self, Problem> {
+        Self::new(conversations)
+    }
+}
+
+impl From<Capacity> for u32 {
+    fn from(capacity: Capacity) -> u32 {
+        capacity.0
     }
 }

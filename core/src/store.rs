@@ -22,10 +22,11 @@ use crate::conversation::{
     Conversation, ConversationRefusal, Customer, NewConversation, NewCustomer, Transfer,
 };
 use crate::ids::{
-    AgentId, AuditId, CannedReplyId, ConversationId, CustomerId, EntryId, LeaveId, ShiftId, SwapId,
+    AgentId, AuditId, CannedReplyId, ConversationId, CustomerId, EntryId, LeaveId, Seq, ShiftId,
+    SwapId,
 };
 use crate::leave::{LeaveRequest, LeaveState, NewLeave};
-use crate::message::{Appended, Message, NewMessage, Participant, Seq};
+use crate::message::{Appended, Message, NewMessage, Participant};
 use crate::routing::AgentLoad;
 use crate::schedule::{NewEntry, ScheduleEntry};
 use crate::search::{ConversationQuery, ConversationSummary, Page};

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::input::Problem;
 use crate::leave::LeaveKind;
-use crate::routing::Capacity;
+use crate::staff::Capacity;
 use crate::time::TimeZone;
 
 /// The settings every scheduling decision reads.

@@ -10,8 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::conversation::{Conversation, Transfer};
 use crate::ids::{AgentId, ConversationId};
 use crate::message::{Message, Sender};
-use crate::routing::Capacity;
-use crate::staff::{Actor, Agent};
+use crate::staff::{Actor, Agent, Capacity};
 use crate::text::{MessageBody, Note};
 use crate::time::TimeZone;
 

@@ -8,8 +8,8 @@ use shiftdesk_core::canned::{CannedReply, NewCannedReply, ReplyScope};
 use shiftdesk_core::conversation::{
     Conversation, ConversationStatus, Customer, NewConversation, NewCustomer, Owner, Transfer,
 };
-use shiftdesk_core::ids::{AgentId, CannedReplyId, ConversationId, CustomerId};
-use shiftdesk_core::message::{Appended, Message, NewMessage, Participant, Sender, Seq};
+use shiftdesk_core::ids::{AgentId, CannedReplyId, ConversationId, CustomerId, Seq};
+use shiftdesk_core::message::{Appended, Message, NewMessage, Participant, Sender};
 use shiftdesk_core::routing::AgentLoad;
 use shiftdesk_core::search::{self, ConversationQuery, ConversationSummary, Page};
 use shiftdesk_core::store::{Constraint, ConversationTx, StoreError};

@@ -18,7 +18,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use shiftdesk_core::conversation::{Conversation, ConversationRefusal, Owner};
-use shiftdesk_core::message::{Appended, Message, NewMessage, Sender, Seq};
+use shiftdesk_core::ids::Seq;
+use shiftdesk_core::message::{Appended, Message, NewMessage, Sender};
 use shiftdesk_core::search;
 use shiftdesk_core::store::{Constraint, MessageRule, StoreError, post_in_one_transaction};
 use sqlx::PgPool;
@@ -166,13 +167,14 @@ async fn write_batch(
 
     // Client ids used before by the same senders in these conversations. Each is looked up
     // by the whole unique key, so the plan stays an index probe however the table grows.
+    // System messages have no sender id; the second branch finds theirs, by `IS NULL`,
+    // which the index serves too (`=` never matches a NULL).
     let mut wanted = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for message in messages {
-        let (Some(client_id), (kind, Some(sender))) =
-            (&message.client_id, rows::sender_columns(message.sender))
-        else {
+        let Some(client_id) = &message.client_id else {
             continue;
         };
+        let (kind, sender) = rows::sender_columns(message.sender);
         wanted.0.push(message.conversation.get());
         wanted.1.push(kind);
         wanted.2.push(sender);
@@ -184,10 +186,17 @@ async fn write_batch(
             "SELECT {MESSAGE_COLUMNS} \
              FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::text[]) \
                   AS wanted(conversation_id, sender_kind, sender_id, client_id) \
-             CROSS JOIN LATERAL (SELECT * FROM messages \
+             CROSS JOIN LATERAL ( \
+                 SELECT * FROM messages \
                  WHERE conversation_id = wanted.conversation_id \
                    AND sender_kind = wanted.sender_kind::sender_kind \
-                   AND sender_id = wanted.sender_id AND client_id = wanted.client_id) AS m"
+                   AND sender_id = wanted.sender_id AND client_id = wanted.client_id \
+                 UNION ALL \
+                 SELECT * FROM messages \
+                 WHERE wanted.sender_id IS NULL \
+                   AND conversation_id = wanted.conversation_id \
+                   AND sender_kind = wanted.sender_kind::sender_kind \
+                   AND sender_id IS NULL AND client_id = wanted.client_id) AS m"
         );
         let rows = sqlx::query(&sql)
             .bind(&wanted.0)

@@ -7,8 +7,8 @@ use shiftdesk_core::canned::{CannedReply, NewCannedReply};
 use shiftdesk_core::conversation::{
     Conversation, Customer, NewConversation, NewCustomer, Owner, Transfer,
 };
-use shiftdesk_core::ids::{AgentId, CannedReplyId, ConversationId, CustomerId};
-use shiftdesk_core::message::{Appended, Message, NewMessage, Participant, Seq};
+use shiftdesk_core::ids::{AgentId, CannedReplyId, ConversationId, CustomerId, Seq};
+use shiftdesk_core::message::{Appended, Message, NewMessage, Participant};
 use shiftdesk_core::routing::AgentLoad;
 use shiftdesk_core::search::{
     self, AssigneeFilter, ConversationQuery, ConversationSummary, Page, Scope, TimeField,
@@ -423,12 +423,17 @@ impl ConversationTx for PgTx {
         let id = message.conversation.get();
         if let Some(client_id) = &message.client_id {
             // Client ids belong to their sender: another sender's equal id is another message.
+            // System messages have no sender id, and `=` never matches a NULL.
+            let (sender_kind, sender_id) = rows::sender_columns(message.sender);
+            let same_sender = match sender_id {
+                Some(_) => "m.sender_id = $4",
+                None => "m.sender_id IS NULL AND $4::bigint IS NULL",
+            };
             let sql = format!(
                 "SELECT {MESSAGE_COLUMNS} FROM messages m \
                  WHERE m.conversation_id = $1 AND m.client_id = $2 \
-                   AND m.sender_kind = $3::sender_kind AND m.sender_id = $4"
+                   AND m.sender_kind = $3::sender_kind AND {same_sender}"
             );
-            let (sender_kind, sender_id) = rows::sender_columns(message.sender);
             let earlier = sqlx::query(&sql)
                 .bind(id)
                 .bind(client_id.as_str())

@@ -91,6 +91,56 @@ fn on_leave(entry: &ScheduleEntry, leave: shiftdesk_core::ids::LeaveId) -> Sched
     }
 }
 
+/// The schedule, the staff, the shift templates and the team settings are the team's own:
+/// a customer reading any of them is refused, while every staff member may read them.
+pub async fn customers_cannot_read_the_schedule_staff_shifts_or_team_settings(
+    store: Arc<dyn Store>,
+) {
+    let h = Harness::new(store).await;
+    let s = h.standard_shifts().await;
+    let ana = h.agent("ana").await;
+    let entry = h.assign_one(ana, &s.day, "2027-06-01").await;
+    let li = h.customer("Li").await;
+    let customer = h.as_customer(li.id);
+    let query = EntryQuery {
+        dates: dates("2027-06-01", "2027-06-30"),
+        agents: None,
+        working_only: false,
+    };
+
+    let schedule = h.service.schedule(&customer, &query).await;
+    let one_entry = h.service.entry(&customer, entry.id).await;
+    for refused in [schedule.map(|_| ()), one_entry.map(|_| ())] {
+        assert!(
+            matches!(refused, Err(ScheduleError::Forbidden)),
+            "{refused:?}"
+        );
+    }
+    let staff = h.service.agents(&customer).await;
+    let one_agent = h.service.agent(&customer, ana).await;
+    let shifts = h.service.shifts(&customer).await;
+    let team = h.service.team(&customer).await;
+    let outcomes = [
+        staff.map(|_| ()),
+        one_agent.map(|_| ()),
+        shifts.map(|_| ()),
+        team.map(|_| ()),
+    ];
+    for refused in outcomes {
+        assert!(matches!(refused, Err(AdminError::Forbidden)), "{refused:?}");
+    }
+
+    let me = h.as_agent(ana);
+    let read = h.service.schedule(&me, &query).await;
+    assert_eq!(read.expect("staff read the schedule"), vec![entry.clone()]);
+    let read = h.service.entry(&me, entry.id).await;
+    assert_eq!(read.expect("staff read an entry"), entry);
+    assert!(h.service.agents(&me).await.is_ok());
+    assert!(h.service.agent(&me, ana).await.is_ok());
+    assert!(h.service.shifts(&me).await.is_ok());
+    assert!(h.service.team(&me).await.is_ok());
+}
+
 /// Agents read the schedule, the team and the shifts, but every planning and management
 /// operation refuses them as forbidden.
 pub async fn agents_cannot_plan_the_schedule_or_manage_the_team(store: Arc<dyn Store>) {

@@ -12,16 +12,19 @@ use chrono::{DateTime, TimeDelta, Utc};
 use shiftdesk_core::Service;
 use shiftdesk_core::canned::{NewCannedReply, ReplyScope, Template};
 use shiftdesk_core::conversation::{
-    Conversation, ConversationRefusal, ConversationStatus, Owner, StatusAction, StatusKind,
+    Conversation, ConversationRefusal, ConversationStatus, NewCustomer, Owner, StatusAction,
+    StatusKind,
 };
 use shiftdesk_core::error::{CannedError, ConversationError};
 use shiftdesk_core::event::{DomainEvent, Notifier, RecordingNotifier};
 use shiftdesk_core::ids::ConversationId;
-use shiftdesk_core::message::{Message, MessageKind, Participant, Sender};
+use shiftdesk_core::message::{Message, MessageKind, NewMessage, Participant, Sender};
 use shiftdesk_core::service::Outgoing;
 use shiftdesk_core::staff::{Actor, Context};
 use shiftdesk_core::store::Store;
-use shiftdesk_core::text::{ClientMessageId, Shortcode, Title};
+use shiftdesk_core::text::{
+    ClientMessageId, DisplayName, ExternalId, MessageBody, Shortcode, Title,
+};
 use shiftdesk_core::time::{Clock, ManualClock};
 use shiftdesk_core::transfer::{TransferRefusal, TransferRequest};
 use tokio::sync::Barrier;
@@ -281,6 +284,68 @@ pub async fn a_client_id_is_the_senders_own_so_another_senders_id_never_returns_
     assert_eq!(retried.message, note);
     let seen = h.messages(&h.as_customer(li.id), opened.id).await;
     assert!(seen.iter().all(|message| message.kind != MessageKind::Note));
+}
+
+/// Shiftdesk's own messages have no sender id, yet a retry with the same client id is stored
+/// once like anyone's: sent through the service one after another or racing, and appended in
+/// a store transaction.
+pub async fn a_retried_system_message_with_one_client_id_is_stored_once(store: Arc<dyn Store>) {
+    let h = Harness::at_desk(store).await;
+    let li = h.customer("Li").await;
+    let opened = h.open(li.id, "你好").await;
+    let system = Context::new(Actor::System);
+    let notice = outgoing_with_id(MessageKind::Message, "We will be back at nine.", "away-1");
+
+    let first = h.service.send(&system, opened.id, notice.clone()).await;
+    let first = first.expect("stored");
+    let again = h.service.send(&system, opened.id, notice).await;
+    let again = again.expect("answered");
+    assert!(!first.duplicate);
+    assert_eq!(first.message.sender, Sender::System);
+    assert!(again.duplicate, "the retry is a retry");
+    assert_eq!(again.message, first.message);
+
+    let start = Arc::new(Barrier::new(4));
+    let racing = outgoing_with_id(MessageKind::Message, "Still here.", "away-2");
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (h, start, system, racing) = (h.clone(), start.clone(), system.clone(), racing.clone());
+        tasks.push(tokio::spawn(async move {
+            start.wait().await;
+            h.service.send(&system, opened.id, racing).await
+        }));
+    }
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.expect("a retry finishes").expect("answered"));
+    }
+    assert_eq!(answers.iter().filter(|a| !a.duplicate).count(), 1);
+    assert!(answers.iter().all(|a| a.message == answers[0].message));
+
+    let in_tx = NewMessage {
+        conversation: opened.id,
+        client_id: Some(ClientMessageId::parse("away-3").expect("valid")),
+        sender: Sender::System,
+        kind: MessageKind::System,
+        body: MessageBody::parse("Routing resumed.").expect("valid"),
+        sent_at: h.now(),
+    };
+    let mut tx = h.store.begin().await.expect("begin");
+    let stored = tx.append_message(&in_tx).await.expect("stored");
+    tx.commit().await.expect("commit");
+    let mut tx = h.store.begin().await.expect("begin");
+    let retried = tx.append_message(&in_tx).await.expect("answered");
+    tx.commit().await.expect("commit");
+    assert!(!stored.duplicate);
+    assert!(retried.duplicate, "the store's own retry is a retry");
+    assert_eq!(retried.message, stored.message);
+
+    let all = h.messages(&h.admin(), opened.id).await;
+    for id in ["away-1", "away-2", "away-3"] {
+        let id = ClientMessageId::parse(id).expect("valid");
+        let count = all.iter().filter(|m| m.client_id.as_ref() == Some(&id));
+        assert_eq!(count.count(), 1, "{id:?} is stored once");
+    }
 }
 
 /// Asking for the messages after any number N returns exactly those numbered above N, in
@@ -1174,4 +1239,35 @@ pub async fn every_refused_conversation_operation_writes_nothing_and_announces_n
     assert_eq!(h.desk_world().await, world);
     let next = h.say(&agent, held.id, "好的").await;
     assert_eq!(next.seq, last.next(), "refusals used no number");
+}
+
+/// The platform may sign the same customer in twice at once: every call answers with the one
+/// customer, never with a failure, however the calls interleave.
+pub async fn registering_one_customer_from_many_tasks_at_once_gives_them_all_one_id(
+    store: Arc<dyn Store>,
+) {
+    const ROUNDS: usize = 8;
+    const TASKS: usize = 4;
+    let h = Harness::at_desk(store).await;
+    for round in 0..ROUNDS {
+        let start = Arc::new(Barrier::new(TASKS));
+        let mut tasks = Vec::new();
+        for _ in 0..TASKS {
+            let (h, start) = (h.clone(), start.clone());
+            let customer = NewCustomer {
+                external_id: ExternalId::parse(&format!("sso-{round}")).expect("valid"),
+                display_name: DisplayName::parse("Ngozi").expect("valid"),
+            };
+            tasks.push(tokio::spawn(async move {
+                start.wait().await;
+                h.service.register_customer(&h.admin(), customer).await
+            }));
+        }
+        let mut ids = BTreeSet::new();
+        for task in tasks {
+            let registered = task.await.expect("a registration finishes");
+            ids.insert(registered.expect("every caller gets the customer").id);
+        }
+        assert_eq!(ids.len(), 1, "round {round}: one customer, got {ids:?}");
+    }
 }

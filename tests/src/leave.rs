@@ -325,6 +325,46 @@ pub async fn revoking_is_refused_with_conflicts_when_work_was_planned_over_the_l
     assert_eq!(h.entry(day.id).await, on_leave(&day, leave.id));
 }
 
+/// An agent may work two shifts on one date. Revoking a leave over that date checks both
+/// entries, not only the first: work planned since over the second one refuses the revocation,
+/// and once that work is gone both entries come back.
+pub async fn revoking_checks_and_restores_every_entry_of_a_date_with_two_shifts(
+    store: Arc<dyn Store>,
+) {
+    let h = Harness::new(store).await;
+    let morning = h.shift("morning", "06:00", "10:00").await;
+    let evening = h.shift("evening", "20:00", "04:00").await;
+    let small_hours = h.shift("small-hours", "02:00", "08:00").await;
+    let ana = h.agent("ana").await;
+    let first = h.assign_one(ana, &morning, "2027-07-06").await;
+    let second = h.assign_one(ana, &evening, "2027-07-06").await;
+    let leave = h.approved_leave(ana, "2027-07-06", "2027-07-06").await;
+    let after = h.assign_one(ana, &small_hours, "2027-07-07").await;
+    let before = h.world().await;
+
+    let refused = h.service.revoke_leave(&h.admin(), leave.id, None).await;
+
+    let expected = conflict(ana, evening.id, "2027-07-06", overlaps(&after));
+    assert_eq!(
+        leave_refusal(refused),
+        LeaveRefusal::Conflicts(vec![expected])
+    );
+    assert_eq!(h.world().await, before);
+    assert_eq!(h.entry(second.id).await, on_leave(&second, leave.id));
+
+    h.service
+        .remove_entry(&h.admin(), after.id)
+        .await
+        .expect("the later entry is removed");
+    let change = h
+        .service
+        .revoke_leave(&h.admin(), leave.id, None)
+        .await
+        .expect("the leave is revoked");
+    assert_eq!(by_id(change.entries), vec![first.clone(), second.clone()]);
+    assert_eq!(h.working_of(ana).await, vec![first, second]);
+}
+
 /// An agent cannot hold two overlapping leaves that are pending or approved; rejected and
 /// cancelled leave free their dates, and colleagues are not affected.
 pub async fn overlapping_leave_requests_are_refused_while_the_first_holds_its_dates(

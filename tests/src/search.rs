@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use shiftdesk_core::conversation::{Conversation, ConversationStatus, StatusAction, StatusKind};
-use shiftdesk_core::ids::{AgentId, ConversationId, CustomerId};
-use shiftdesk_core::message::{Message, MessageKind, Sender, Seq};
+use shiftdesk_core::ids::{AgentId, ConversationId, CustomerId, Seq};
+use shiftdesk_core::message::{Message, MessageKind, Sender};
 use shiftdesk_core::search::{
     AssigneeFilter, ConversationFilter, ExportFormat, TimeField, TimeWindow,
 };
@@ -536,6 +536,33 @@ pub async fn search_ignores_case_in_latin_and_cyrillic_text(store: Arc<dyn Store
         let listed = h.list(&h.admin(), &filter).await;
         let ids: Vec<ConversationId> = listed.iter().map(|s| s.conversation.id).collect();
         assert_eq!(ids, vec![id], "{query:?}");
+    }
+}
+
+/// Greek is found however it is cased: a capital sigma is the final ς at the end of a word
+/// and σ inside one, and capitals drop the tonos, so ΟΔΟΣ, οδός, οδος and οδοσ find the same
+/// conversations, whichever way the message wrote the word, and inside longer words too.
+pub async fn search_finds_greek_words_whatever_their_case_sigma_or_tonos(store: Arc<dyn Store>) {
+    let h = Harness::at_desk(store).await;
+    let mei = h.agent("mei").await;
+    h.on_duty(&[mei]).await;
+    let eleni = h.customer("Eleni").await;
+    let in_capitals = h.open(eleni.id, "Η ΟΔΟΣ ΕΙΝΑΙ ΚΛΕΙΣΤΗ").await.id;
+    let in_small = h.open(eleni.id, "Ποια οδός είναι κλειστή;").await.id;
+    let inside = h.open(eleni.id, "ΟΔΟΣΗΜΑΝΣΗ").await.id;
+    h.open(eleni.id, "Καλημέρα").await;
+
+    for query in ["ΟΔΟΣ", "οδός", "οδος", "οδοσ", "Οδός"] {
+        let filter = ConversationFilter {
+            text: Some(search_text(query)),
+            ..ConversationFilter::default()
+        };
+        let listed = h.list(&h.admin(), &filter).await;
+        let ids: BTreeSet<ConversationId> = listed.iter().map(|s| s.conversation.id).collect();
+        let expected = BTreeSet::from([in_capitals, in_small, inside]);
+        assert_eq!(ids, expected, "{query:?}");
+        let count = h.service.count_conversations(&h.admin(), filter).await;
+        assert_eq!(count.expect("counted"), 3, "{query:?}");
     }
 }
 

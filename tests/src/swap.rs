@@ -7,11 +7,12 @@
 use std::sync::Arc;
 
 use shiftdesk_core::conflict::ConflictReason;
-use shiftdesk_core::error::{Resource, SwapError};
+use shiftdesk_core::error::{LeaveError, Resource, SwapError};
 use shiftdesk_core::ids::{AgentId, EntryId, SwapId};
+use shiftdesk_core::leave::LeaveKind;
 use shiftdesk_core::schedule::{EntryOrigin, EntryStatus, ScheduleEntry};
 use shiftdesk_core::staff::{Actor, Context};
-use shiftdesk_core::store::{Store, SwapQuery};
+use shiftdesk_core::store::{LeaveQuery, Store, SwapQuery};
 use shiftdesk_core::swap::{
     SwapAction, SwapApplication, SwapKind, SwapRefusal, SwapRequest, SwapState, SwapStatus,
     Unswappable,
@@ -664,4 +665,41 @@ pub async fn agents_cannot_see_swaps_that_do_not_involve_them(store: Arc<dyn Sto
     assert_eq!(listed(h.as_agent(bo)).await, vec![swap.clone()]);
     let seen = h.service.swap(&h.as_agent(bo), swap.id).await;
     assert_eq!(seen.expect("the target sees it"), swap);
+}
+
+/// Swaps are staff business: a customer listing them, with or without naming an agent, gets
+/// none, and reading one by id is not found.
+pub async fn customers_see_no_swap_or_leave_requests(store: Arc<dyn Store>) {
+    let h = Harness::new(store).await;
+    let s = h.standard_shifts().await;
+    let (ana, bo) = (h.agent("ana").await, h.agent("bo").await);
+    let anas = h.assign_one(ana, &s.day, "2027-02-15").await;
+    let swap = h.request_swap(&anas, bo, SwapKind::Cover).await;
+    let leave = h
+        .request_leave(bo, LeaveKind::Annual, "2027-03-01", "2027-03-02")
+        .await;
+    let li = h.customer("Li").await;
+    let customer = h.as_customer(li.id);
+
+    let everyone = h.service.swaps(&customer, SwapQuery::default()).await;
+    let anas_query = SwapQuery {
+        agent: Some(ana),
+        ..SwapQuery::default()
+    };
+    let named = h.service.swaps(&customer, anas_query).await;
+    assert_eq!(everyone.expect("answered"), vec![]);
+    assert_eq!(named.expect("answered"), vec![]);
+    let one = h.service.swap(&customer, swap.id).await;
+    assert!(
+        matches!(one, Err(SwapError::NotFound(Resource::Swap(id))) if id == swap.id),
+        "got {one:?}"
+    );
+
+    let leaves = h.service.leaves(&customer, LeaveQuery::default()).await;
+    assert_eq!(leaves.expect("answered"), vec![]);
+    let one = h.service.leave(&customer, leave.id).await;
+    assert!(
+        matches!(one, Err(LeaveError::NotFound(Resource::Leave(id))) if id == leave.id),
+        "got {one:?}"
+    );
 }

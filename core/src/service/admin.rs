@@ -15,8 +15,9 @@ use super::Service;
 const MAX_AUDIT_PAGE: usize = 1000;
 
 impl Service {
-    /// The team settings. Anyone on the staff may read them.
-    pub async fn team(&self, _ctx: &Context) -> Result<TeamSettings, AdminError> {
+    /// The team settings. Anyone on the staff may read them; customers may not.
+    pub async fn team(&self, ctx: &Context) -> Result<TeamSettings, AdminError> {
+        ensure_staff(ctx)?;
         let mut tx = self.read().await?;
         Ok(tx.team().await?)
     }
@@ -45,14 +46,16 @@ impl Service {
         Ok(settings)
     }
 
-    /// Every staff member, in id order.
-    pub async fn agents(&self, _ctx: &Context) -> Result<Vec<Agent>, AdminError> {
+    /// Every staff member, in id order. Staff only.
+    pub async fn agents(&self, ctx: &Context) -> Result<Vec<Agent>, AdminError> {
+        ensure_staff(ctx)?;
         let mut tx = self.read().await?;
         Ok(tx.all_agents().await?)
     }
 
-    /// One staff member.
-    pub async fn agent(&self, _ctx: &Context, id: AgentId) -> Result<Agent, AdminError> {
+    /// One staff member. Staff only.
+    pub async fn agent(&self, ctx: &Context, id: AgentId) -> Result<Agent, AdminError> {
+        ensure_staff(ctx)?;
         let mut tx = self.read().await?;
         let found = tx.agents(&[id]).await?.pop();
         found.ok_or(AdminError::NotFound(Resource::Agent(id)))
@@ -127,8 +130,9 @@ impl Service {
         Ok(after)
     }
 
-    /// Every shift template, in id order.
-    pub async fn shifts(&self, _ctx: &Context) -> Result<Vec<ShiftTemplate>, AdminError> {
+    /// Every shift template, in id order. Staff only.
+    pub async fn shifts(&self, ctx: &Context) -> Result<Vec<ShiftTemplate>, AdminError> {
+        ensure_staff(ctx)?;
         let mut tx = self.read().await?;
         Ok(tx.shifts().await?)
     }
@@ -199,7 +203,13 @@ impl Service {
                 .unwrap_or_else(|| before.required_skill.clone()),
             ..before.clone()
         };
-        tx.update_shift(&after).await?;
+        // The check above can pass for two requests at once; the store refuses the later.
+        tx.update_shift(&after).await.map_err(|error| match error {
+            StoreError::Constraint(Constraint::UniqueShiftName) => {
+                AdminError::ShiftNameTaken(after.name.clone())
+            }
+            other => other.into(),
+        })?;
         let change = self.audit(
             ctx,
             AuditAction::ShiftUpdated,
@@ -227,7 +237,13 @@ impl Service {
         if tx.shift_in_use(id).await? {
             return Err(AdminError::ShiftInUse(Resource::Shift(id)));
         }
-        tx.delete_shift(id).await?;
+        // An entry written since the check above still holds the template.
+        tx.delete_shift(id).await.map_err(|error| match error {
+            StoreError::Constraint(Constraint::Reference) => {
+                AdminError::ShiftInUse(Resource::Shift(id))
+            }
+            other => other.into(),
+        })?;
         let change = self.audit(
             ctx,
             AuditAction::ShiftRemoved,
@@ -253,6 +269,15 @@ impl Service {
         }
         let mut tx = self.read().await?;
         Ok(tx.audit(&query).await?)
+    }
+}
+
+/// Refuses customers: the team's own data is for the team.
+fn ensure_staff(ctx: &Context) -> Result<(), AdminError> {
+    if ctx.actor.is_staff() {
+        Ok(())
+    } else {
+        Err(AdminError::Forbidden)
     }
 }
 

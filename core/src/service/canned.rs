@@ -71,7 +71,19 @@ impl Service {
             body: update.body.unwrap_or_else(|| before.body.clone()),
             ..before
         };
-        tx.update_canned_reply(&after).await?;
+        // The check above can pass for two requests at once; the store refuses the later. The
+        // reply may also have been deleted since it was read.
+        tx.update_canned_reply(&after)
+            .await
+            .map_err(|error| match error {
+                StoreError::Constraint(Constraint::UniqueShortcode) => {
+                    CannedError::ShortcodeTaken(after.shortcode.clone())
+                }
+                StoreError::Constraint(Constraint::Reference) => {
+                    CannedError::NotFound(Resource::CannedReply(id))
+                }
+                other => other.into(),
+            })?;
         tx.commit().await?;
         Ok(after)
     }

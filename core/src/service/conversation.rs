@@ -9,9 +9,9 @@ use crate::conversation::{
 
 use crate::error::{ConversationError, Resource};
 use crate::event::DomainEvent;
-use crate::ids::ConversationId;
+use crate::ids::{ConversationId, Seq};
 use crate::input::Problem;
-use crate::message::{self, Appended, Message, MessageKind, NewMessage, Participant, Sender, Seq};
+use crate::message::{self, Appended, Message, MessageKind, NewMessage, Participant, Sender};
 use crate::search::{
     self, ConversationFilter, ConversationQuery, ConversationSummary, ExportFormat, MAX_PAGE, Page,
     Scope,
@@ -82,7 +82,17 @@ impl Service {
         if let Some(known) = tx.customer_by_external_id(&customer.external_id).await? {
             return Ok(known);
         }
-        let created = tx.insert_customer(&customer).await?;
+        let created = match tx.insert_customer(&customer).await {
+            Ok(created) => created,
+            // A concurrent call registered them since the read above: theirs is the one.
+            Err(StoreError::Constraint(Constraint::UniqueExternalId)) => {
+                drop(tx);
+                let mut tx = self.read().await?;
+                let known = tx.customer_by_external_id(&customer.external_id).await?;
+                return known.ok_or(StoreError::Constraint(Constraint::UniqueExternalId).into());
+            }
+            Err(error) => return Err(error.into()),
+        };
         tx.commit().await?;
         Ok(created)
     }

@@ -195,14 +195,18 @@ impl Service {
         visible(ctx, tx.leave(id).await?, id)
     }
 
-    /// Leave requests matching `query`: agents see only their own, whatever they ask for.
+    /// Leave requests matching `query`: agents see only their own, whatever they ask for,
+    /// customers none.
     pub async fn leaves(
         &self,
         ctx: &Context,
         mut query: LeaveQuery,
     ) -> Result<Vec<LeaveRequest>, LeaveError> {
         if !ctx.actor.is_admin() {
-            query.agents = Some(ctx.actor.agent_id().into_iter().collect());
+            let Some(me) = ctx.actor.agent_id() else {
+                return Ok(Vec::new());
+            };
+            query.agents = Some(vec![me]);
         }
         let mut tx = self.read().await?;
         Ok(tx.leaves(&query).await?)

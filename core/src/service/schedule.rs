@@ -2,14 +2,14 @@
 
 use crate::assign::{self, AssignmentPlan, BatchAssignment, BatchMode, MAX_PLACEMENTS};
 use crate::audit::{AuditAction, Snapshot, Subject};
-use crate::conflict::Conflict;
+use crate::conflict::{Conflict, ConflictReason};
 use crate::error::{Resource, ScheduleError};
 use crate::event::DomainEvent;
 use crate::ids::EntryId;
 use crate::input::Problem;
 use crate::schedule::{NewEntry, Placement, ScheduleEntry};
 use crate::staff::Context;
-use crate::store::EntryQuery;
+use crate::store::{Constraint, EntryQuery, StoreError};
 use crate::time::DateRange;
 
 use super::{Service, check_planning_dates, load_roster, lock_order, span_of_dates};
@@ -118,7 +118,19 @@ impl Service {
             });
         }
 
-        let created = tx.insert_entries(&create).await?;
+        let created = match tx.insert_entries(&create).await {
+            Ok(created) => created,
+            Err(StoreError::Constraint(Constraint::Reference)) => {
+                drop(tx);
+                let placements = create.iter().map(|entry| Placement {
+                    agent: entry.agent,
+                    shift: entry.shift,
+                    date: entry.date,
+                });
+                return Err(self.removed_shifts(placements).await);
+            }
+            Err(error) => return Err(error.into()),
+        };
         let change = self.audit(
             ctx,
             AuditAction::EntriesAssigned,
@@ -162,7 +174,14 @@ impl Service {
         let roster = load_roster(tx.as_mut(), team, &agents, dates).await?;
         let after = assign::plan_move(&roster, &before, to).map_err(ScheduleError::Conflicts)?;
 
-        tx.update_entries(std::slice::from_ref(&after)).await?;
+        match tx.update_entries(std::slice::from_ref(&after)).await {
+            Ok(()) => {}
+            Err(StoreError::Constraint(Constraint::Reference)) => {
+                drop(tx);
+                return Err(self.removed_shifts([to].into_iter()).await);
+            }
+            Err(error) => return Err(error.into()),
+        }
         let change = self.audit(
             ctx,
             AuditAction::EntryMoved,
@@ -206,12 +225,13 @@ impl Service {
     }
 
     /// The schedule: entries on these dates, of these agents or everyone. All staff may read
-    /// it.
+    /// it; customers may not.
     pub async fn schedule(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         query: &EntryQuery,
     ) -> Result<Vec<ScheduleEntry>, ScheduleError> {
+        ensure_staff(ctx)?;
         if query.dates.len() > MAX_BATCH_DAYS {
             let max = i64::from(MAX_BATCH_DAYS);
             return Err(Problem::OutOfRange { min: 1, max }.at("dates").into());
@@ -220,14 +240,43 @@ impl Service {
         Ok(tx.entries(query).await?)
     }
 
-    /// One schedule entry.
-    pub async fn entry(&self, _ctx: &Context, id: EntryId) -> Result<ScheduleEntry, ScheduleError> {
+    /// One schedule entry. Staff only.
+    pub async fn entry(&self, ctx: &Context, id: EntryId) -> Result<ScheduleEntry, ScheduleError> {
+        ensure_staff(ctx)?;
         let mut tx = self.read().await?;
         read_entry(tx.as_mut(), id).await
     }
 }
 
 impl Service {
+    /// The answer when the store refused entries for a reference that the roster found: a
+    /// shift template was removed in between. Its agent-days conflict as unknown shifts, as
+    /// they would had the removal come first; anything else stays a store failure.
+    async fn removed_shifts(&self, placements: impl Iterator<Item = Placement>) -> ScheduleError {
+        let shifts = match self.read().await {
+            Ok(mut tx) => tx.shifts().await,
+            Err(error) => Err(error),
+        };
+        let shifts = match shifts {
+            Ok(shifts) => shifts,
+            Err(error) => return error.into(),
+        };
+        let conflicts: Vec<Conflict> = placements
+            .filter(|placement| !shifts.iter().any(|shift| shift.id == placement.shift))
+            .map(|placement| Conflict {
+                agent: placement.agent,
+                date: placement.date,
+                shift: placement.shift,
+                reason: ConflictReason::UnknownShift,
+            })
+            .collect();
+        if conflicts.is_empty() {
+            StoreError::Constraint(Constraint::Reference).into()
+        } else {
+            ScheduleError::Conflicts(conflicts)
+        }
+    }
+
     /// Opens a transaction holding the lock of the entry's agent (and of `also`), with the
     /// entry as it is under that lock. An entry moved to another agent between the first read
     /// and the lock is read again under the new agent's lock.
@@ -260,6 +309,15 @@ async fn read_entry(
 
 fn ensure_admin(ctx: &Context) -> Result<(), ScheduleError> {
     if ctx.actor.is_admin() {
+        Ok(())
+    } else {
+        Err(ScheduleError::Forbidden)
+    }
+}
+
+/// Refuses customers: the schedule is the team's own business.
+fn ensure_staff(ctx: &Context) -> Result<(), ScheduleError> {
+    if ctx.actor.is_staff() {
         Ok(())
     } else {
         Err(ScheduleError::Forbidden)

@@ -5,7 +5,6 @@
 //! by asking for everything after the last number it saw. Private notes are numbered like the
 //! rest but never shown to customers, so a customer's view skips their numbers.
 
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

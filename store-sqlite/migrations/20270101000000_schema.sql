@@ -209,11 +209,15 @@ CREATE TABLE messages (
     -- script (退票 in 我想退票) is instr() over this column, without folding at query time.
     folded text NOT NULL,
     PRIMARY KEY (conversation_id, seq),
-    -- A client id names one message of its sender; a retry finds it instead of a second one.
-    CONSTRAINT messages_client_id_unique
-        UNIQUE (conversation_id, sender_kind, sender_id, client_id),
     CHECK ((sender_kind = 'system') = (sender_id IS NULL))
 ) WITHOUT ROWID;
+
+-- A client id names one message of its sender; a retry finds it instead of a second one.
+-- Shiftdesk's own messages have no sender id, so it counts as 0 here: a plain unique
+-- constraint would take every NULL for a different sender and let a retry in twice.
+CREATE UNIQUE INDEX messages_client_id_unique
+    ON messages (conversation_id, sender_kind, ifnull(sender_id, 0), client_id)
+    WHERE client_id IS NOT NULL;
 
 CREATE TABLE read_positions (
     conversation_id integer NOT NULL REFERENCES conversations,

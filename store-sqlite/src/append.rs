@@ -17,8 +17,8 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use shiftdesk_core::conversation::{Conversation, ConversationRefusal};
-use shiftdesk_core::ids::ConversationId;
-use shiftdesk_core::message::{Appended, Message, NewMessage, Sender, Seq};
+use shiftdesk_core::ids::{ConversationId, Seq};
+use shiftdesk_core::message::{Appended, Message, NewMessage, Sender};
 use shiftdesk_core::store::{
     Constraint, MessageRule, Store, StoreError, Tx, post_in_one_transaction,
 };

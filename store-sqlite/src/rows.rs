@@ -11,9 +11,10 @@ use serde::de::DeserializeOwned;
 use shiftdesk_core::audit::{AuditChange, AuditRecord};
 use shiftdesk_core::canned::{CannedReply, ReplyScope, Template};
 use shiftdesk_core::conversation::{Conversation, ConversationStatus, Customer, Owner, Transfer};
+use shiftdesk_core::ids::Seq;
 use shiftdesk_core::input::Problem;
 use shiftdesk_core::leave::{LeaveKind, LeaveRequest, LeaveStatus};
-use shiftdesk_core::message::{Message, MessageKind, Sender, Seq};
+use shiftdesk_core::message::{Message, MessageKind, Sender};
 use shiftdesk_core::schedule::{EntryOrigin, EntryStatus, ScheduleEntry};
 use shiftdesk_core::shift::{ShiftTemplate, ShiftTimes};
 use shiftdesk_core::staff::{Actor, Agent, Role};
@@ -192,7 +193,7 @@ pub(crate) fn agent(row: &SqliteRow) -> Result<Agent, StoreError> {
         .map(|raw| {
             u32::try_from(raw)
                 .map_err(|_| Problem::OutOfRange { min: 1, max: 1000 })
-                .and_then(shiftdesk_core::routing::Capacity::new)
+                .and_then(shiftdesk_core::staff::Capacity::new)
                 .map_err(|problem| corrupt("capacity", problem))
         })
         .transpose()?;

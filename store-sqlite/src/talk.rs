@@ -7,8 +7,8 @@ use shiftdesk_core::canned::{CannedReply, NewCannedReply};
 use shiftdesk_core::conversation::{
     Conversation, Customer, NewConversation, NewCustomer, Owner, Transfer,
 };
-use shiftdesk_core::ids::{AgentId, CannedReplyId, ConversationId, CustomerId};
-use shiftdesk_core::message::{Appended, Message, NewMessage, Participant, Seq};
+use shiftdesk_core::ids::{AgentId, CannedReplyId, ConversationId, CustomerId, Seq};
+use shiftdesk_core::message::{Appended, Message, NewMessage, Participant};
 use shiftdesk_core::routing::AgentLoad;
 use shiftdesk_core::search::{
     self, AssigneeFilter, ConversationQuery, ConversationSummary, Page, Scope, TimeField,
@@ -125,17 +125,16 @@ pub(crate) async fn earlier_message(
     connection: &mut SqliteConnection,
     message: &NewMessage,
 ) -> Result<Option<Message>, StoreError> {
-    let (Some(client_id), (sender_kind, Some(sender_id))) =
-        (&message.client_id, rows::sender_columns(message.sender))
-    else {
-        // Nobody else's: Shiftdesk's own messages carry no sender id and never match.
+    let Some(client_id) = &message.client_id else {
         return Ok(None);
     };
-    // Client ids belong to their sender: another sender's equal id is another message.
+    let (sender_kind, sender_id) = rows::sender_columns(message.sender);
+    // Client ids belong to their sender: another sender's equal id is another message. The
+    // terms are those of the unique index, which counts Shiftdesk's missing sender id as 0.
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages m \
-         WHERE m.conversation_id = ?1 AND m.sender_kind = ?2 AND m.sender_id = ?3 \
-           AND m.client_id = ?4"
+         WHERE m.conversation_id = ?1 AND m.sender_kind = ?2 \
+           AND ifnull(m.sender_id, 0) = ifnull(?3, 0) AND m.client_id = ?4"
     );
     let row = sqlx::query(&sql)
         .bind(message.conversation.get())
@@ -226,7 +225,7 @@ pub(crate) async fn earlier_messages(
             Some(serde_json::json!([
                 message.conversation.get(),
                 kind,
-                sender?,
+                sender.unwrap_or(0),
                 client_id.as_str()
             ]))
         })
@@ -237,7 +236,7 @@ pub(crate) async fn earlier_messages(
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM json_each(?1) AS w \
          JOIN messages m ON m.conversation_id = w.value ->> 0 \
-             AND m.sender_kind = w.value ->> 1 AND m.sender_id = w.value ->> 2 \
+             AND m.sender_kind = w.value ->> 1 AND ifnull(m.sender_id, 0) = w.value ->> 2 \
              AND m.client_id = w.value ->> 3"
     );
     let rows = sqlx::query(&sql)

@@ -1,8 +1,11 @@
 //! Fixtures shared by Shiftdesk's benchmarks: a team, its shifts and a schedule history of
 //! any size, built directly as domain values or through the service over a store.
 //!
-//! The benchmarks themselves live in `benches/`; the figures they produce are recorded in the
-//! README with the command that produced them.
+//! The criterion benchmarks live in `benches/`; the store benchmark binaries in `src/bin/`
+//! share the runs in [`runs`]. The figures they produce are recorded in the README with the
+//! command that produced them.
+
+pub mod runs;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -11,88 +11,34 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
 use shiftdesk_benches as fixture;
-use shiftdesk_core::Service;
-use shiftdesk_core::assign::BatchAssignment;
-use shiftdesk_core::conversation::NewCustomer;
-use shiftdesk_core::event::SilentNotifier;
-use shiftdesk_core::ids::{AgentId, ShiftId};
-use shiftdesk_core::message::MessageKind;
-use shiftdesk_core::schedule::{EntryOrigin, NewEntry};
+use shiftdesk_benches::runs::{self, Args, Report, median, ms};
 use shiftdesk_core::search::{ConversationFilter, Page};
-use shiftdesk_core::service::{AssignOptions, Outgoing};
 use shiftdesk_core::staff::{Actor, Context};
 use shiftdesk_core::store::Store;
-use shiftdesk_core::text::{ClientMessageId, DisplayName, ExternalId, MessageBody, SearchText};
-use shiftdesk_core::time::{DateRange, ManualClock};
+use shiftdesk_core::text::SearchText;
 use shiftdesk_store_sqlite::{SqliteConfig, SqliteStore};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, SqliteConnection};
 
-/// Runs a closure `times` times and returns the median duration.
-async fn median<F, Fut>(times: usize, mut run: F) -> Duration
-where
-    F: FnMut(usize) -> Fut,
-    Fut: std::future::Future<Output = Duration>,
-{
-    let mut samples = Vec::with_capacity(times);
-    for round in 0..times {
-        samples.push(run(round).await);
-    }
-    samples.sort_unstable();
-    samples[samples.len() / 2]
-}
-
-fn ms(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
-}
-
-struct Report {
-    lines: Vec<String>,
-}
-
-impl Report {
-    fn line(&mut self, name: &str, value: String, baseline: String, ratio: f64) {
-        let line = format!("{name:<52} {value:>14}   baseline {baseline:>14}   ratio {ratio:>6.2}");
-        println!("{line}");
-        self.lines.push(line);
-    }
-}
-
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let quick = args.iter().any(|arg| arg == "--quick");
-    let wanted: Vec<&str> = args
-        .iter()
-        .filter(|arg| !arg.starts_with("--"))
-        .map(String::as_str)
-        .collect();
-    let runs = |name: &str| wanted.is_empty() || wanted.contains(&name);
+    let args = Args::from_env();
     let folder = tempfile::tempdir().unwrap_or_else(|error| {
         eprintln!("cannot create a temporary folder: {error}");
         std::process::exit(2);
     });
-    let mut report = Report { lines: Vec::new() };
+    let mut report = Report::default();
 
-    if runs("assign50") || runs("month") || runs("append") {
+    if args.runs("assign50") || args.runs("month") || args.runs("append") {
         let store = open(&folder.path().join("bench.db")).await;
-        if runs("assign50") {
-            assign50(&store, quick, &mut report).await;
-        }
-        if runs("month") {
-            month(&store, quick, &mut report).await;
-        }
-        if runs("append") {
-            append(&store, quick, &mut report).await;
-        }
+        runs::shared(Arc::new(store.clone()), "SQLite", &args, &mut report).await;
         store.close().await;
     }
-    if runs("search") {
-        search(&folder.path().join("search.db"), quick, &mut report).await;
+    if args.runs("search") {
+        search(&folder.path().join("search.db"), args.quick, &mut report).await;
     }
 }
 
@@ -100,231 +46,6 @@ async fn open(path: &Path) -> SqliteStore {
     SqliteStore::open(&SqliteConfig::new(path))
         .await
         .expect("the bench database opens")
-}
-
-fn service(store: Arc<dyn Store>) -> Service {
-    let clock = Arc::new(ManualClock::new(DateTime::<Utc>::UNIX_EPOCH));
-    Service::new(store, Arc::new(SilentNotifier), clock)
-}
-
-fn day(base: NaiveDate, offset: u64) -> NaiveDate {
-    base.checked_add_days(Days::new(offset)).expect("a date")
-}
-
-/// The entries a batch would write for `agents` on `dates`, for the bare-insert baselines.
-fn entries(agents: &[AgentId], shift: ShiftId, dates: DateRange) -> Vec<NewEntry> {
-    let team = fixture::team();
-    let times = fixture::shifts()[1].times;
-    let mut made = Vec::new();
-    for &agent in agents {
-        for date in dates.iter() {
-            made.push(NewEntry {
-                agent,
-                shift,
-                date,
-                span: times.span_on(date, team.time_zone),
-                origin: EntryOrigin::Assigned,
-            });
-        }
-    }
-    made
-}
-
-/// The same rows as the service writes, in one transaction of their own: no check, no
-/// audit.
-async fn bare_insert(store: &SqliteStore, rows: &[NewEntry]) -> Duration {
-    let started = Instant::now();
-    let mut tx = store.begin().await.expect("begin");
-    tx.insert_entries(rows).await.expect("insert");
-    tx.commit().await.expect("commit");
-    started.elapsed()
-}
-
-/// 50 agents onto one date: the whole transaction, with the lock, the check and the audit.
-async fn assign50(store: &SqliteStore, quick: bool, report: &mut Report) {
-    let shared: Arc<dyn Store> = Arc::new(store.clone());
-    let (service, ctx, agents, shifts) = fixture::seeded(shared, 1000).await;
-    let base = NaiveDate::from_ymd_opt(2027, 1, 1).expect("a date");
-    let rounds = if quick { 5 } else { 40 };
-
-    let planned = median(rounds, |round| {
-        let batch = BatchAssignment {
-            shift: shifts[1],
-            dates: DateRange::single(day(base, round as u64)),
-            weekdays: None,
-            agents: agents[..50].to_vec(),
-        };
-        let (service, ctx) = (service.clone(), ctx.clone());
-        async move {
-            let started = Instant::now();
-            service
-                .assign_batch(&ctx, &batch, AssignOptions::default())
-                .await
-                .expect("assigned");
-            started.elapsed()
-        }
-    })
-    .await;
-    let bare = median(rounds, |round| {
-        let rows = entries(
-            &agents[50..100],
-            shifts[1],
-            DateRange::single(day(base, round as u64)),
-        );
-        async move { bare_insert(store, &rows).await }
-    })
-    .await;
-    report.line(
-        "assign 50 agents to one date (service, SQLite)",
-        format!("{:.2} ms", ms(planned)),
-        format!("{:.2} ms", ms(bare)),
-        ms(planned) / ms(bare),
-    );
-}
-
-/// 1,000 agents × 31 days in one request, against a bare insert of the same rows.
-async fn month(store: &SqliteStore, quick: bool, report: &mut Report) {
-    let shared: Arc<dyn Store> = Arc::new(store.clone());
-    let service = service(shared);
-    let ctx = Context::new(Actor::System);
-    let agents: Vec<AgentId> = service
-        .agents(&ctx)
-        .await
-        .expect("agents")
-        .into_iter()
-        .map(|agent| agent.id)
-        .collect();
-    let shifts = service.shifts(&ctx).await.expect("shifts");
-    let base = NaiveDate::from_ymd_opt(2028, 1, 1).expect("a date");
-    let rounds = if quick { 1 } else { 5 };
-    let month_of = |round: usize| {
-        let first = day(base, round as u64 * 80);
-        DateRange::new(first, day(first, 30)).expect("31 days")
-    };
-
-    let planned = median(rounds, |round| {
-        let batch = BatchAssignment {
-            shift: shifts[1].id,
-            dates: month_of(round),
-            weekdays: None,
-            agents: agents.clone(),
-        };
-        let (service, ctx) = (service.clone(), ctx.clone());
-        async move {
-            let started = Instant::now();
-            service
-                .assign_batch(&ctx, &batch, AssignOptions::default())
-                .await
-                .expect("assigned");
-            started.elapsed()
-        }
-    })
-    .await;
-    let bare = median(rounds, |round| {
-        let first = day(month_of(round).first(), 40);
-        let rows = entries(
-            &agents,
-            shifts[1].id,
-            DateRange::new(first, day(first, 30)).expect("dates"),
-        );
-        async move { bare_insert(store, &rows).await }
-    })
-    .await;
-    report.line(
-        "1,000 agents x 31 days in one request",
-        format!("{:.0} ms", ms(planned)),
-        format!("{:.0} ms", ms(bare)),
-        ms(planned) / ms(bare),
-    );
-}
-
-/// A store that commits every message in its own transaction: the baseline for group commit.
-struct OneByOne(SqliteStore);
-
-#[async_trait::async_trait]
-impl Store for OneByOne {
-    async fn begin(
-        &self,
-    ) -> Result<Box<dyn shiftdesk_core::store::Tx>, shiftdesk_core::store::StoreError> {
-        self.0.begin().await
-    }
-
-    async fn begin_read(
-        &self,
-    ) -> Result<Box<dyn shiftdesk_core::store::Tx>, shiftdesk_core::store::StoreError> {
-        self.0.begin_read().await
-    }
-}
-
-/// Messages per second from 32 concurrent senders, each waiting for its acknowledgement.
-async fn append(store: &SqliteStore, quick: bool, report: &mut Report) {
-    let per_sender = if quick { 50 } else { 400 };
-    let rounds = if quick { 1 } else { 3 };
-    let grouped: Arc<dyn Store> = Arc::new(store.clone());
-    let alone: Arc<dyn Store> = Arc::new(OneByOne(store.clone()));
-    let with_groups = median(rounds, |round| {
-        send_all(grouped.clone(), round * 2, per_sender)
-    })
-    .await;
-    let without = median(rounds, |round| {
-        send_all(alone.clone(), round * 2 + 1, per_sender)
-    })
-    .await;
-    let total = (32 * per_sender) as f64;
-    let rate = total / with_groups.as_secs_f64();
-    let baseline = total / without.as_secs_f64();
-    report.line(
-        "message append, 32 concurrent senders",
-        format!("{rate:.0} msg/s"),
-        format!("{baseline:.0} msg/s"),
-        rate / baseline,
-    );
-}
-
-/// Elapsed time for 32 customers to send `count` messages each, one after another.
-async fn send_all(store: Arc<dyn Store>, round: usize, count: usize) -> Duration {
-    let service = service(store);
-    let admin = Context::new(Actor::System);
-    let mut senders = Vec::new();
-    for n in 0..32 {
-        let customer = NewCustomer {
-            external_id: ExternalId::parse(&format!("bench-{round}-{n}")).expect("an id"),
-            display_name: DisplayName::parse(&format!("Customer {n}")).expect("a name"),
-        };
-        let customer = service
-            .register_customer(&admin, customer)
-            .await
-            .expect("a customer");
-        let ctx = Context::new(Actor::Customer { id: customer.id });
-        let opened = service
-            .open_conversation(&ctx, None, None)
-            .await
-            .expect("a conversation");
-        senders.push((ctx, opened.id));
-    }
-    let body = MessageBody::parse("您好，我想改签明天的航班，可以吗？").expect("a body");
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for (ctx, conversation) in senders {
-        let (service, body) = (service.clone(), body.clone());
-        tasks.push(tokio::spawn(async move {
-            for n in 0..count {
-                let outgoing = Outgoing {
-                    client_id: ClientMessageId::parse(&format!("m{n}")).ok(),
-                    kind: MessageKind::Message,
-                    body: body.clone(),
-                };
-                service
-                    .send(&ctx, conversation, outgoing)
-                    .await
-                    .expect("sent");
-            }
-        }));
-    }
-    for task in tasks {
-        task.await.expect("a sender finishes");
-    }
-    started.elapsed()
 }
 
 const CORPUS_PER_CONVERSATION: usize = 50;
@@ -342,7 +63,7 @@ async fn search(path: &Path, quick: bool, report: &mut Report) {
         started.elapsed().as_secs_f64()
     );
     let shared: Arc<dyn Store> = Arc::new(store.clone());
-    let service = service(shared);
+    let service = runs::service(shared);
     let ctx = Context::new(Actor::System);
     let rounds = if quick { 3 } else { 11 };
     let scale = if quick { "100,000" } else { "1,000,000" };

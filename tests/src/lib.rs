@@ -27,6 +27,7 @@
 
 pub mod admin;
 pub mod canned;
+pub mod concurrency;
 pub mod conversations;
 pub mod dialogs;
 pub mod harness;

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::account::{AttemptedLogin, LoginRefusal, TokenVersion};
 use crate::ids::{AgentId, AuditId, EntryId, LeaveId, ShiftId, SwapId};
 use crate::leave::LeaveRequest;
 use crate::schedule::{EntryOrigin, EntryStatus, ScheduleEntry};
@@ -71,6 +72,10 @@ pub enum AuditAction {
     SwapCancelled,
     SwapApproved,
     SwapRejected,
+    LoginSucceeded,
+    LoginFailed,
+    PasswordChanged,
+    LoggedOutEverywhere,
 }
 
 /// What a change was made to.
@@ -91,6 +96,9 @@ pub enum Subject {
     Leave(LeaveId),
     /// A swap request.
     Swap(SwapId),
+    /// A login no staff member holds, tried in a failed login; the record's snapshot says
+    /// which.
+    UnknownLogin,
 }
 
 /// The state of a subject at one moment.
@@ -137,6 +145,18 @@ pub enum Snapshot {
         request: SwapRequest,
         /// The entries it moved.
         entries: Vec<ScheduleEntry>,
+    },
+    /// A staff member's sessions: the version their tokens carry. Never a password or a hash.
+    Sessions {
+        /// The version tokens must carry.
+        token_version: TokenVersion,
+    },
+    /// A failed login attempt. Never the password tried.
+    LoginAttempt {
+        /// The login as typed, cleaned and cut short.
+        login: AttemptedLogin,
+        /// Why it failed.
+        refusal: LoginRefusal,
     },
 }
 
@@ -194,7 +214,11 @@ impl Snapshot {
                     })
                 })
                 .collect(),
-            Snapshot::Team { .. } | Snapshot::Agent { .. } | Snapshot::Shift { .. } => Vec::new(),
+            Snapshot::Team { .. }
+            | Snapshot::Agent { .. }
+            | Snapshot::Shift { .. }
+            | Snapshot::Sessions { .. }
+            | Snapshot::LoginAttempt { .. } => Vec::new(),
         }
     }
 }

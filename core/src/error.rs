@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use crate::account::LoginRefusal;
 use crate::canned::TemplateError;
 use crate::conflict::Conflict;
 use crate::conversation::ConversationRefusal;
@@ -197,6 +198,30 @@ pub enum CannedError {
     /// The reply cannot be rendered.
     #[error(transparent)]
     Template(#[from] TemplateError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Errors of staff accounts: logins, passwords, sessions, the first admin.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// The caller may not do this: staff manage only their own account unless they are an
+    /// admin; customers manage none.
+    #[error("not allowed for this account")]
+    Forbidden,
+    /// The thing named does not exist.
+    #[error("{0} does not exist")]
+    NotFound(Resource),
+    /// A value in the request is not acceptable.
+    #[error(transparent)]
+    Invalid(#[from] InputError),
+    /// The login is refused; adapters tell the caller only that login or password is wrong.
+    #[error("login refused: {0}")]
+    LoginRefused(LoginRefusal),
+    /// Another staff member has this login.
+    #[error("the login {0} is taken")]
+    LoginTaken(Login),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

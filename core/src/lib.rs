@@ -9,6 +9,8 @@
 //!   ranges, date ranges, the team's time zone and the [`time::Clock`].
 //! - [`staff`], [`team`], [`shift`], [`schedule`]: agents, team settings, shift templates
 //!   and schedule entries.
+//! - [`account`]: password hashes (opaque to `core`), token versions, and the rules of
+//!   logging in and of ending sessions.
 //! - [`conflict`]: the exact conflict rules, used by every decision that places work.
 //! - [`assign`], [`leave`], [`swap`]: the decisions (pure functions from state and request to
 //!   a plan or a refusal) and the state machines of leave and swap requests.
@@ -27,6 +29,7 @@
 //! Dependencies point down this list; nothing here knows a database, a web framework or an
 //! async runtime.
 
+pub mod account;
 pub mod assign;
 pub mod audit;
 pub mod canned;

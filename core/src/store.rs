@@ -16,6 +16,7 @@ use async_trait::async_trait;
 
 use chrono::{DateTime, Utc};
 
+use crate::account::{Account, PasswordHash, TokenVersion};
 use crate::audit::{AuditChange, AuditQuery, AuditRecord};
 use crate::canned::{CannedReply, NewCannedReply};
 use crate::conversation::{
@@ -341,8 +342,25 @@ pub trait Tx: ConversationTx + Send {
     async fn agent_by_login(&mut self, login: &Login) -> Result<Option<Agent>, StoreError>;
     /// Creates a staff member; fails with [`Constraint::UniqueLogin`] on a taken login.
     async fn insert_agent(&mut self, agent: &NewAgent) -> Result<Agent, StoreError>;
-    /// Overwrites a staff member.
+    /// Overwrites a staff member; their password hash and token version stay as they are.
     async fn update_agent(&mut self, agent: &Agent) -> Result<(), StoreError>;
+
+    /// The staff member with this id, with their password hash and token version.
+    async fn account(&mut self, id: AgentId) -> Result<Option<Account>, StoreError>;
+    /// The staff member with this login, with their password hash and token version.
+    async fn account_by_login(&mut self, login: &Login) -> Result<Option<Account>, StoreError>;
+    /// Replaces a staff member's password hash. The token version stays as it is: moving it
+    /// is the service's decision, made in the same transaction.
+    async fn set_password_hash(
+        &mut self,
+        id: AgentId,
+        hash: &PasswordHash,
+    ) -> Result<(), StoreError>;
+    /// Moves a staff member's token version up by one and returns the new version.
+    async fn bump_token_version(&mut self, id: AgentId) -> Result<TokenVersion, StoreError>;
+    /// Whether any staff member exists. Until the transaction ends, no other transaction can
+    /// add one: two servers starting on one empty database create one first admin.
+    async fn staff_exists(&mut self) -> Result<bool, StoreError>;
 
     /// Every shift template, in id order.
     async fn shifts(&mut self) -> Result<Vec<ShiftTemplate>, StoreError>;

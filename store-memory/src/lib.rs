@@ -18,6 +18,7 @@ mod talk;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use shiftdesk_core::account::{Account, PasswordHash, TokenVersion};
 use shiftdesk_core::audit::{AuditChange, AuditQuery, AuditRecord};
 use shiftdesk_core::ids::{AgentId, AuditId, EntryId, LeaveId, ShiftId, SwapId};
 use shiftdesk_core::leave::{LeaveRequest, NewLeave};
@@ -30,7 +31,7 @@ use shiftdesk_core::team::TeamSettings;
 use shiftdesk_core::text::Login;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use state::{State, Undo};
+use state::{Credentials, State, Undo};
 
 /// A store that keeps everything in memory. Clones share the same data.
 #[derive(Debug, Clone, Default)]
@@ -72,6 +73,27 @@ impl Drop for MemoryTx {
                 self.state.revert(undo);
             }
         }
+    }
+}
+
+impl MemoryTx {
+    /// `agent` with their credentials.
+    fn account_of(&self, agent: Agent) -> Account {
+        let credentials = self.state.credentials.get(&agent.id).cloned();
+        let credentials = credentials.unwrap_or_default();
+        Account {
+            agent,
+            password_hash: credentials.password_hash,
+            token_version: credentials.token_version,
+        }
+    }
+
+    /// A staff member's credentials, to change.
+    fn credentials_mut(&mut self, id: AgentId) -> Result<&mut Credentials, StoreError> {
+        if !self.state.agents.contains_key(&id) {
+            return Err(missing("agent", id));
+        }
+        Ok(self.state.credentials.entry(id).or_default())
     }
 }
 
@@ -139,6 +161,11 @@ impl Tx for MemoryTx {
         };
         self.state.agents.insert(created.id, created.clone());
         self.undo.push(Undo::Agent(created.id, None));
+        let before = self
+            .state
+            .credentials
+            .insert(created.id, Credentials::default());
+        self.undo.push(Undo::Credentials(created.id, before));
         Ok(created)
     }
 
@@ -158,6 +185,53 @@ impl Tx for MemoryTx {
         }
         self.undo.push(Undo::Agent(agent.id, before));
         Ok(())
+    }
+
+    async fn account(&mut self, id: AgentId) -> Result<Option<Account>, StoreError> {
+        Ok(self
+            .state
+            .agents
+            .get(&id)
+            .cloned()
+            .map(|agent| self.account_of(agent)))
+    }
+
+    async fn account_by_login(&mut self, login: &Login) -> Result<Option<Account>, StoreError> {
+        let found = self
+            .state
+            .agents
+            .values()
+            .find(|agent| &agent.login == login);
+        Ok(found.cloned().map(|agent| self.account_of(agent)))
+    }
+
+    async fn set_password_hash(
+        &mut self,
+        id: AgentId,
+        hash: &PasswordHash,
+    ) -> Result<(), StoreError> {
+        let before = self.credentials_mut(id)?;
+        let after = Credentials {
+            password_hash: Some(hash.clone()),
+            ..before.clone()
+        };
+        let before = std::mem::replace(before, after);
+        self.undo.push(Undo::Credentials(id, Some(before)));
+        Ok(())
+    }
+
+    async fn bump_token_version(&mut self, id: AgentId) -> Result<TokenVersion, StoreError> {
+        let credentials = self.credentials_mut(id)?;
+        let before = credentials.clone();
+        credentials.token_version = before.token_version.next();
+        let after = credentials.token_version;
+        self.undo.push(Undo::Credentials(id, Some(before)));
+        Ok(after)
+    }
+
+    async fn staff_exists(&mut self) -> Result<bool, StoreError> {
+        // The transaction holds the whole state, so nobody can add staff until it ends.
+        Ok(!self.state.agents.is_empty())
     }
 
     async fn shifts(&mut self) -> Result<Vec<ShiftTemplate>, StoreError> {

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{Days, NaiveDate};
+use shiftdesk_core::account::{PasswordHash, TokenVersion};
 use shiftdesk_core::audit::{AuditChange, AuditQuery, AuditRecord};
 use shiftdesk_core::ids::{
     AgentId, AuditId, CannedReplyId, ConversationId, CustomerId, EntryId, LeaveId, ShiftId, SwapId,
@@ -26,6 +27,8 @@ const OVERLAP_REACH_DAYS: u64 = 2;
 pub(crate) struct State {
     pub(crate) team: TeamSettings,
     pub(crate) agents: BTreeMap<AgentId, Agent>,
+    /// Each staff member's password hash and token version, beside `agents`.
+    pub(crate) credentials: BTreeMap<AgentId, Credentials>,
     pub(crate) shifts: BTreeMap<ShiftId, ShiftTemplate>,
     pub(crate) entries: HashMap<EntryId, ScheduleEntry>,
     /// Each agent's entries by date, for range reads.
@@ -38,6 +41,22 @@ pub(crate) struct State {
     last_ids: LastIds,
     /// Customers, conversations, messages and canned replies.
     pub(crate) talk: Talk,
+}
+
+/// What it takes to log in as a staff member.
+#[derive(Debug, Clone)]
+pub(crate) struct Credentials {
+    pub(crate) password_hash: Option<PasswordHash>,
+    pub(crate) token_version: TokenVersion,
+}
+
+impl Default for Credentials {
+    fn default() -> Self {
+        Self {
+            password_hash: None,
+            token_version: TokenVersion::FIRST,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -58,6 +77,7 @@ pub(crate) enum Undo {
     Team(TeamSettings),
     /// Put the agent back as it was (`None`: it did not exist).
     Agent(AgentId, Option<Agent>),
+    Credentials(AgentId, Option<Credentials>),
     Shift(ShiftId, Option<ShiftTemplate>),
     Entry(EntryId, Option<ScheduleEntry>),
     Leave(LeaveId, Option<LeaveRequest>),
@@ -131,6 +151,7 @@ impl State {
         match undo {
             Undo::Team(team) => self.team = team,
             Undo::Agent(id, before) => restore(&mut self.agents, id, before),
+            Undo::Credentials(id, before) => restore(&mut self.credentials, id, before),
             Undo::Shift(id, before) => restore(&mut self.shifts, id, before),
             Undo::Entry(id, before) => {
                 self.put_entry(id, before);

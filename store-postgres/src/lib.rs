@@ -13,7 +13,9 @@
 //! agents (or the conversation) it decides about, in ascending id order, then reads: so it
 //! sees every write committed before it got the locks, and no one else can change what it
 //! read until it commits. The schema's exclusion constraint refuses overlapping working
-//! entries whatever wrote them, as a last line of defence.
+//! entries whatever wrote them, as a last line of defence. First-start setup, which must see
+//! an empty staff list and add to it before anyone else can, locks the whole agents table
+//! against writers instead (`Tx::staff_exists`).
 //!
 //! Depends on `shiftdesk-core` for the traits and types, and on sqlx.
 

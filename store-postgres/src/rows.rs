@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::de::DeserializeOwned;
+use shiftdesk_core::account::{Account, PasswordHash, TokenVersion};
 use shiftdesk_core::audit::{AuditChange, AuditRecord};
 use shiftdesk_core::canned::{CannedReply, ReplyScope, Template};
 use shiftdesk_core::conversation::{Conversation, ConversationStatus, Customer, Owner, Transfer};
@@ -171,6 +172,19 @@ pub(crate) fn agent(row: &PgRow) -> Result<Agent, StoreError> {
         active: get(row, "active")?,
         skills,
         capacity,
+    })
+}
+
+/// The columns [`account`] reads: [`AGENT_COLUMNS`] and the credentials.
+pub(crate) const ACCOUNT_COLUMNS: &str = "id, login, display_name, role::text AS role, active, skills, capacity, password_hash, token_version";
+
+pub(crate) fn account(row: &PgRow) -> Result<Account, StoreError> {
+    let token_version: i64 = get(row, "token_version")?;
+    Ok(Account {
+        agent: agent(row)?,
+        password_hash: parsed_opt(row, "password_hash", PasswordHash::parse)?,
+        token_version: TokenVersion::new(token_version)
+            .map_err(|problem| corrupt("token_version", problem))?,
     })
 }
 

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use shiftdesk_core::account::{Account, PasswordHash, TokenVersion};
 use shiftdesk_core::audit::{AuditChange, AuditQuery, AuditRecord};
 use shiftdesk_core::ids::{AgentId, AuditId, EntryId, LeaveId, ShiftId, SwapId};
 use shiftdesk_core::leave::{LeaveRequest, NewLeave};
@@ -18,7 +19,8 @@ use sqlx::types::Json;
 use crate::PgTx;
 use crate::error::{corrupt, db_error};
 use crate::rows::{
-    self, AGENT_COLUMNS, AUDIT_COLUMNS, ENTRY_COLUMNS, LEAVE_COLUMNS, SHIFT_COLUMNS, SWAP_COLUMNS,
+    self, ACCOUNT_COLUMNS, AGENT_COLUMNS, AUDIT_COLUMNS, ENTRY_COLUMNS, LEAVE_COLUMNS,
+    SHIFT_COLUMNS, SWAP_COLUMNS,
 };
 
 fn ids<T: Into<i64> + Copy>(ids: &[T]) -> Vec<i64> {
@@ -212,6 +214,69 @@ impl Tx for PgTx {
             return Err(corrupt("agent", format!("{} does not exist", agent.id)));
         }
         Ok(())
+    }
+
+    async fn account(&mut self, id: AgentId) -> Result<Option<Account>, StoreError> {
+        let query = format!("SELECT {ACCOUNT_COLUMNS} FROM agents WHERE id = $1");
+        let row = sqlx::query(&query)
+            .bind(id.get())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(rows::account).transpose()
+    }
+
+    async fn account_by_login(&mut self, login: &Login) -> Result<Option<Account>, StoreError> {
+        let query = format!("SELECT {ACCOUNT_COLUMNS} FROM agents WHERE login = $1");
+        let row = sqlx::query(&query)
+            .bind(login.as_str())
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        row.as_ref().map(rows::account).transpose()
+    }
+
+    async fn set_password_hash(
+        &mut self,
+        id: AgentId,
+        hash: &PasswordHash,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE agents SET password_hash = $2 WHERE id = $1")
+            .bind(id.get())
+            .bind(hash.as_str())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        if done.rows_affected() == 0 {
+            return Err(corrupt("agent", format!("{id} does not exist")));
+        }
+        Ok(())
+    }
+
+    async fn bump_token_version(&mut self, id: AgentId) -> Result<TokenVersion, StoreError> {
+        let version: Option<i64> = sqlx::query_scalar(
+            "UPDATE agents SET token_version = token_version + 1 WHERE id = $1 \
+             RETURNING token_version",
+        )
+        .bind(id.get())
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(db_error)?;
+        let version = version.ok_or_else(|| corrupt("agent", format!("{id} does not exist")))?;
+        TokenVersion::new(version).map_err(|problem| corrupt("token_version", problem))
+    }
+
+    async fn staff_exists(&mut self) -> Result<bool, StoreError> {
+        // Held until the transaction ends, and taken by no one else but this method: other
+        // writers of staff wait, and a second caller waits and then sees the first's staff.
+        sqlx::query("LOCK TABLE agents IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_error)?;
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM agents)")
+            .fetch_one(&mut *self.tx)
+            .await
+            .map_err(db_error)
     }
 
     async fn shifts(&mut self) -> Result<Vec<ShiftTemplate>, StoreError> {

@@ -10,7 +10,8 @@
 //!   [`schedule`] (assignment and the conflict rules, moves, removals, dry runs), [`leave`],
 //!   [`swap`], [`admin`] (permissions, audit records, domain events, team and staff),
 //!   [`reads`] (the queries stores answer) and [`transactions`] (the [`Store`] and
-//!   [`Tx`](shiftdesk_core::store::Tx) contract itself: atomicity and locks); then the
+//!   [`Tx`](shiftdesk_core::store::Tx) contract itself: atomicity and locks), [`accounts`]
+//!   (passwords, token versions, login audit, the first admin); then the
 //!   conversation half: [`conversations`] (sequence numbers, retries, reads, states, unread
 //!   counts, refusals, events), [`routing`], [`transfer`], [`canned`] and [`search`] (one
 //!   filter for list, count and export; who sees what).
@@ -25,6 +26,7 @@
 //! [`__contract_cases!`] below. The unit test `every_case_is_in_the_macro_list` fails until
 //! you do.
 
+pub mod accounts;
 pub mod admin;
 pub mod canned;
 pub mod concurrency;
@@ -184,6 +186,15 @@ macro_rules! __contract_cases {
                 transactions::stores_refuse_writes_that_break_their_integrity_rules,
                 transactions::entries_read_back_exactly_as_written_and_updated,
                 transactions::team_settings_read_back_exactly_as_written,
+                accounts::a_password_set_by_its_owner_reads_back_and_ends_their_sessions,
+                accounts::role_and_activity_changes_end_sessions_but_name_and_skill_changes_do_not,
+                accounts::logging_out_everywhere_ends_every_session_and_is_audited,
+                accounts::staff_change_only_their_own_account_and_customers_none,
+                accounts::inactive_unknown_and_password_less_staff_get_no_login_candidate,
+                accounts::logins_and_failed_logins_are_audited_with_the_request_id_and_no_hash,
+                accounts::a_login_checked_against_a_password_changed_meanwhile_does_not_stand,
+                accounts::the_first_admin_is_created_only_while_no_staff_member_exists,
+                accounts::servers_starting_at_once_create_exactly_one_first_admin,
                 conversations::sequence_numbers_rise_without_gaps_while_many_senders_write_at_once,
                 conversations::a_retried_client_id_stores_one_message_and_returns_the_same_number,
                 conversations::a_client_id_is_the_senders_own_so_another_senders_id_never_returns_their_message,

@@ -1,5 +1,6 @@
 //! Team settings, staff, shift templates and the audit log.
 
+use crate::account::token_must_change;
 use crate::audit::{AuditAction, AuditQuery, AuditRecord, Snapshot, Subject};
 use crate::error::{AdminError, Resource};
 use crate::ids::{AgentId, ShiftId};
@@ -90,7 +91,9 @@ impl Service {
 
     /// Changes a staff member's name, role, skills or activity.
     ///
-    /// Deactivating an agent keeps their entries; new ones cannot be planned for them.
+    /// Deactivating an agent keeps their entries; new ones cannot be planned for them. A new
+    /// role or activity ends their sessions in the same transaction (see
+    /// [`token_must_change`]).
     pub async fn update_agent(
         &self,
         ctx: &Context,
@@ -116,6 +119,9 @@ impl Service {
             ..before.clone()
         };
         tx.update_agent(&after).await?;
+        if token_must_change(&before, &after) {
+            tx.bump_token_version(id).await?;
+        }
         let change = self.audit(
             ctx,
             AuditAction::AgentUpdated,

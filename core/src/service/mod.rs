@@ -5,6 +5,7 @@
 //! its plan together with an audit record, commit, and only then publish domain events. The
 //! decisions themselves live in the domain modules; nothing here decides a rule.
 
+mod account;
 mod admin;
 mod canned;
 mod conversation;

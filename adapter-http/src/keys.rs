@@ -123,32 +123,54 @@ pub fn key_path_beside(database: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// The signing key for this configuration, and where it came from. Warns when the key was
-/// not configured, naming the file but never the key.
-pub fn signing_key(
-    configured: Option<&Path>,
-    database: &DatabaseUrl,
-) -> Result<(SigningKey, KeyOrigin), KeyError> {
-    if let Some(path) = configured {
-        let key = read_key(path)?;
-        return Ok((key, KeyOrigin::Configured(path.to_owned())));
+/// Where the key will come from, decided before anything is opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyPlan {
+    /// Read the configured file.
+    File(PathBuf),
+    /// Read, or generate once, the file beside the SQLite database.
+    Beside(PathBuf),
+    /// Generate a key for this run only.
+    Ephemeral,
+}
+
+/// Decides where the key comes from; refuses PostgreSQL without a configured key file.
+pub fn key_plan(configured: Option<&Path>, database: &DatabaseUrl) -> Result<KeyPlan, KeyError> {
+    match (configured, database) {
+        (Some(path), _) => Ok(KeyPlan::File(path.to_owned())),
+        (None, DatabaseUrl::Memory) => Ok(KeyPlan::Ephemeral),
+        (None, DatabaseUrl::Sqlite(file)) => Ok(KeyPlan::Beside(key_path_beside(file))),
+        (None, DatabaseUrl::Postgres(_)) => Err(KeyError::Required),
     }
-    match database {
-        DatabaseUrl::Memory => {
+}
+
+/// Reads or generates the key as planned. Warns when the key was not configured, naming
+/// the file but never the key.
+pub fn load_key(plan: &KeyPlan) -> Result<(SigningKey, KeyOrigin), KeyError> {
+    match plan {
+        KeyPlan::File(path) => Ok((read_key(path)?, KeyOrigin::Configured(path.clone()))),
+        KeyPlan::Ephemeral => {
             tracing::warn!("no --jwt-key-file: tokens are signed with a key that lasts until exit");
             Ok((SigningKey::generate()?, KeyOrigin::Ephemeral))
         }
-        DatabaseUrl::Sqlite(file) => {
-            let path = key_path_beside(file);
-            let (key, origin) = kept_key(&path)?;
+        KeyPlan::Beside(path) => {
+            let (key, origin) = kept_key(path)?;
             tracing::warn!(
                 path = %path.display(),
                 "no --jwt-key-file: tokens are signed with the key kept beside the database"
             );
             Ok((key, origin))
         }
-        DatabaseUrl::Postgres(_) => Err(KeyError::Required),
     }
+}
+
+/// The signing key for this configuration, and where it came from: [`key_plan`], then
+/// [`load_key`].
+pub fn signing_key(
+    configured: Option<&Path>,
+    database: &DatabaseUrl,
+) -> Result<(SigningKey, KeyOrigin), KeyError> {
+    load_key(&key_plan(configured, database)?)
 }
 
 fn read_key(path: &Path) -> Result<SigningKey, KeyError> {

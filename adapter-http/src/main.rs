@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use shiftdesk_http::config::{Args, DatabaseUrl, parse_log_filter};
 use shiftdesk_http::database::open_store;
-use shiftdesk_http::keys::signing_key;
+use shiftdesk_http::keys::{key_plan, load_key};
 use shiftdesk_http::server::shutdown_signal;
 use shiftdesk_http::telemetry::init_logging;
 use shiftdesk_http::{App, Settings, exit, spawn};
@@ -53,19 +53,27 @@ async fn run(args: Args, database: DatabaseUrl) -> u8 {
         "starting"
     );
 
-    let key = match signing_key(args.jwt_key_file.as_deref(), &database) {
-        Ok((key, _origin)) => key,
+    // Settings first, then the store, then the key beside it: a bad setting is reported
+    // before anything is opened, and an unusable database folder as the store's fault.
+    let plan = match key_plan(args.jwt_key_file.as_deref(), &database) {
+        Ok(plan) => plan,
         Err(error) => {
             tracing::error!("{error}");
             return exit::BAD_CONFIGURATION;
         }
     };
-
     let opened = match open_store(&database).await {
         Ok(opened) => opened,
         Err(error) => {
             tracing::error!("{error}");
             return exit::STORE_UNUSABLE;
+        }
+    };
+    let key = match load_key(&plan) {
+        Ok((key, _origin)) => key,
+        Err(error) => {
+            tracing::error!("{error}");
+            return exit::BAD_CONFIGURATION;
         }
     };
 

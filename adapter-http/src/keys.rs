@@ -347,6 +347,27 @@ mod tests {
     }
 
     #[test]
+    fn the_plan_follows_the_store_and_writes_nothing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (database, kept) = sqlite_in(&dir);
+        let configured = dir.path().join("key");
+
+        assert_eq!(
+            key_plan(Some(&configured), &database).expect("plan"),
+            KeyPlan::File(configured)
+        );
+        assert_eq!(
+            key_plan(None, &database).expect("plan"),
+            KeyPlan::Beside(kept.clone())
+        );
+        assert_eq!(
+            key_plan(None, &DatabaseUrl::Memory).expect("plan"),
+            KeyPlan::Ephemeral
+        );
+        assert!(!kept.exists());
+    }
+
+    #[test]
     fn memory_gets_a_fresh_key_each_start() {
         let (first, origin) = signing_key(None, &DatabaseUrl::Memory).expect("key");
         let (second, _) = signing_key(None, &DatabaseUrl::Memory).expect("key");

@@ -412,3 +412,32 @@ async fn shutdown_finishes_the_request_in_flight_and_refuses_new_ones() {
         .expect("stops once the request is answered")
         .expect("clean stop");
 }
+
+#[tokio::test]
+async fn a_request_past_the_timeout_is_a_503_problem() {
+    let (reached_tx, reached) = oneshot::channel();
+    let (_never_opens, opens_rx) = oneshot::channel::<()>();
+    let store = Gated {
+        inner: MemoryStore::new(),
+        reached: Mutex::new(Some(reached_tx)),
+        opens: Mutex::new(Some(opens_rx)),
+    };
+    let opened = OpenedStore {
+        store: Arc::new(store),
+        pool: None,
+    };
+    let (key, _) = signing_key(None, &DatabaseUrl::Memory).expect("key");
+    let mut settings = Settings::new("127.0.0.1:0".parse().expect("address"));
+    settings.request_timeout = Duration::from_millis(200);
+    let server = spawn(App::new(opened, key), settings)
+        .await
+        .expect("starts");
+    let url = format!("http://{}/readyz", server.local_addr());
+
+    let response = reqwest::get(url).await.expect("answer");
+
+    reached.await.expect("the request reached the store");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = problem(response).await;
+    assert_eq!(body["code"], "timeout");
+}

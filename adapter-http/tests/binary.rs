@@ -21,9 +21,12 @@ fn server(args: &[&str]) -> Command {
 }
 
 /// A plain HTTP/1.1 GET, read to the end.
-fn get(address: &str, path: &str) -> String {
+fn get(address: &str, path: &str, request_id: &str) -> String {
     let mut stream = std::net::TcpStream::connect(address).expect("connects");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nx-request-id: {request_id}\r\n\
+         Connection: close\r\n\r\n"
+    );
     stream.write_all(request.as_bytes()).expect("sends");
     let mut answer = String::new();
     stream.read_to_string(&mut answer).expect("reads");
@@ -107,12 +110,19 @@ fn an_unreachable_postgres_exits_3() {
 #[test]
 fn the_server_serves_sqlite_by_default_and_stops_on_sigterm_with_0() {
     let folder = tempfile::tempdir().expect("temp dir");
-    let mut child = server(&["--bind", "127.0.0.1:0", "--log-format", "json"])
-        .current_dir(folder.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
+    let mut child = server(&[
+        "--bind",
+        "127.0.0.1:0",
+        "--log-format",
+        "json",
+        "--log-level",
+        "info,shiftdesk_http=debug",
+    ])
+    .current_dir(folder.path())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("starts");
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = BufReader::new(stderr).lines();
 
@@ -129,8 +139,21 @@ fn the_server_serves_sqlite_by_default_and_stops_on_sigterm_with_0() {
                 .to_owned();
         }
     };
-    let answer = get(&address, "/readyz");
+    let answer = get(&address, "/readyz", "probe-1");
     assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+
+    // The request's log line carries its id and matched route.
+    let answered = loop {
+        let line = lines.next().expect("a log line").expect("utf-8");
+        let entry: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+        if entry["fields"]["message"] == "answered" {
+            break entry;
+        }
+    };
+    assert_eq!(answered["span"]["request_id"], "probe-1", "{answered}");
+    assert_eq!(answered["span"]["route"], "/readyz", "{answered}");
+    assert_eq!(answered["span"]["method"], "GET", "{answered}");
+    assert_eq!(answered["fields"]["status"], 200, "{answered}");
     assert!(
         folder.path().join("shiftdesk.db").exists(),
         "the default database file"

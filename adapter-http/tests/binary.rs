@@ -177,3 +177,18 @@ fn the_server_serves_sqlite_by_default_and_stops_on_sigterm_with_0() {
         "{rest:?}"
     );
 }
+
+#[test]
+fn an_address_in_use_exits_2_naming_the_flag() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let address = taken.local_addr().expect("address").to_string();
+
+    let output = server(&["--database-url", "memory", "--bind", &address])
+        .output()
+        .expect("runs");
+
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--bind"), "{stderr}");
+    assert!(stderr.contains(&address), "{stderr}");
+}

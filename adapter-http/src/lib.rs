@@ -1,0 +1,47 @@
+//! Shiftdesk's HTTP server: a thin adapter that parses requests into `core` types, calls the
+//! service, and maps the results to responses.
+//!
+//! So far it serves the operational routes (health, readiness, metrics, the OpenAPI
+//! document); the team's API comes with staff authentication, since no route may serve
+//! team data without it.
+//!
+//! Map, in the order a request meets it:
+//! - [`config`]: flags and environment variables, each with its default; the database URL.
+//! - [`keys`]: the token-signing key, configured or kept beside the database.
+//! - [`database`]: opening and migrating the configured store.
+//! - [`server`]: the [`server::App`], its router and middleware, [`server::spawn`] and
+//!   graceful shutdown.
+//! - [`request_id`]: the request id and the span every log line of a request carries.
+//! - [`metrics`]: request counts, latencies and pool use in Prometheus's format.
+//! - [`extract`]: JSON bodies whose rejections name the field at fault.
+//! - [`problem`]: the one error type, `application/problem+json`, and the mapping of every
+//!   `core` error to a status and a stable code.
+//! - [`telemetry`]: the log writer, plain or JSON.
+//!
+//! Dependencies point into `core` and the store crates; nothing in `core` knows this crate.
+
+pub mod config;
+pub mod database;
+pub mod extract;
+pub mod keys;
+pub mod metrics;
+pub mod problem;
+pub mod request_id;
+mod routes;
+pub mod server;
+pub mod telemetry;
+
+pub use problem::Problem;
+pub use server::{App, RunningServer, Settings, Shutdown, spawn};
+
+/// Exit codes of `shiftdesk-server`.
+pub mod exit {
+    /// Stopped after a shutdown signal, every request answered.
+    pub const OK: u8 = 0;
+    /// The server failed while running.
+    pub const FAILED: u8 = 1;
+    /// A setting cannot be used: a flag, the key file, or the address to listen on.
+    pub const BAD_CONFIGURATION: u8 = 2;
+    /// The store cannot be used: unreachable, unusable, or migrated by a newer Shiftdesk.
+    pub const STORE_UNUSABLE: u8 = 3;
+}

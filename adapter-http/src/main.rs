@@ -1,0 +1,107 @@
+//! `shiftdesk-server`: reads its settings, opens the store, serves until told to stop.
+//!
+//! Exit codes: 0 after a graceful stop, 1 when serving fails, 2 for a setting that cannot be
+//! used, 3 when the store cannot be used.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use shiftdesk_http::config::{Args, DatabaseUrl, parse_log_filter};
+use shiftdesk_http::database::open_store;
+use shiftdesk_http::keys::{key_plan, load_key};
+use shiftdesk_http::server::shutdown_signal;
+use shiftdesk_http::telemetry::init_logging;
+use shiftdesk_http::{App, Settings, exit, spawn};
+
+fn main() -> ExitCode {
+    // Clap itself exits with code 2 on an unknown flag or a value it cannot parse.
+    let args = Args::parse();
+    let filter = match parse_log_filter(&args.log_level) {
+        Ok(filter) => filter,
+        Err(error) => {
+            eprintln!("shiftdesk-server: {error}");
+            return ExitCode::from(exit::BAD_CONFIGURATION);
+        }
+    };
+    init_logging(filter, args.log_format);
+    let database = match args.database() {
+        Ok(database) => database,
+        Err(error) => {
+            tracing::error!("{error}");
+            return ExitCode::from(exit::BAD_CONFIGURATION);
+        }
+    };
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!("cannot start the runtime: {error}");
+            return ExitCode::from(exit::FAILED);
+        }
+    };
+    ExitCode::from(runtime.block_on(run(args, database)))
+}
+
+async fn run(args: Args, database: DatabaseUrl) -> u8 {
+    tracing::info!(
+        database = %database,
+        bind = %args.bind,
+        format = ?args.log_format,
+        "starting"
+    );
+
+    // Settings first, then the store, then the key beside it: a bad setting is reported
+    // before anything is opened, and an unusable database folder as the store's fault.
+    let plan = match key_plan(args.jwt_key_file.as_deref(), &database) {
+        Ok(plan) => plan,
+        Err(error) => {
+            tracing::error!("{error}");
+            return exit::BAD_CONFIGURATION;
+        }
+    };
+    let opened = match open_store(&database).await {
+        Ok(opened) => opened,
+        Err(error) => {
+            tracing::error!("{error}");
+            return exit::STORE_UNUSABLE;
+        }
+    };
+    let key = match load_key(&plan) {
+        Ok((key, _origin)) => key,
+        Err(error) => {
+            tracing::error!("{error}");
+            return exit::BAD_CONFIGURATION;
+        }
+    };
+
+    let server = match spawn(App::new(opened, key), Settings::new(args.bind)).await {
+        Ok(server) => server,
+        Err(error) => {
+            tracing::error!(
+                "--bind (SHIFTDESK_BIND): cannot listen on {}: {error}",
+                args.bind
+            );
+            return exit::BAD_CONFIGURATION;
+        }
+    };
+    tracing::info!(address = %server.local_addr(), "listening");
+
+    let shutdown = server.shutdown_handle();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        shutdown.trigger();
+    });
+    match server.stopped().await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            exit::OK
+        }
+        Err(error) => {
+            tracing::error!("serving failed: {error}");
+            exit::FAILED
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! The routes and their OpenAPI descriptions, declared together: the router and the
+//! document are built from the same list, so neither can list a route the other lacks.
+
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::problem::{Problem, ProblemBody, chain};
+use crate::server::AppState;
+
+/// Store calls slower than this are logged as warnings.
+const SLOW_STORE_CALL: Duration = Duration::from_millis(200);
+
+/// The document's fixed parts; the paths come from the routes.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Shiftdesk",
+        description = "Shiftdesk's HTTP API. Every error answer is an \
+            `application/problem+json` body with a stable `code`."
+    ),
+    components(schemas(ProblemBody<'static>)),
+    tags((name = "operations", description = "Health, readiness, metrics and this document."))
+)]
+struct ApiDoc;
+
+/// Every route, with its description.
+pub(crate) fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi_json))
+}
+
+/// The answer of a health or readiness check.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Health {
+    /// `alive` or `ready`.
+    pub(crate) status: &'static str,
+}
+
+/// Whether the server process answers at all.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The server is alive.", body = Health),
+        (status = "4XX", description = "The request was refused.", body = ProblemBody<'static>,
+            content_type = "application/problem+json"),
+    )
+)]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "alive" })
+}
+
+/// Whether the server can serve requests: the store opens a read transaction.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The store answers.", body = Health),
+        (status = 503, description = "The store cannot be reached (`store_unavailable`).",
+            body = ProblemBody<'static>, content_type = "application/problem+json"),
+        (status = "4XX", description = "The request was refused.", body = ProblemBody<'static>,
+            content_type = "application/problem+json"),
+    )
+)]
+async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, Problem> {
+    let started = Instant::now();
+    let checked = async {
+        let mut tx = state.store.begin_read().await?;
+        tx.team().await
+    }
+    .await;
+    let elapsed = started.elapsed();
+    if elapsed > SLOW_STORE_CALL {
+        tracing::warn!(
+            elapsed_ms = elapsed.as_millis() as u64,
+            "the readiness read was slow"
+        );
+    }
+    match checked {
+        Ok(_) => Ok(Json(Health { status: "ready" })),
+        Err(error) => {
+            tracing::warn!(error = %chain(&error), "not ready: the store does not answer");
+            Err(Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "the database cannot be reached just now",
+            ))
+        }
+    }
+}
+
+/// Counters and latency histograms of the requests served, and the database pool's use.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus text format.", body = String,
+            content_type = "text/plain; version=0.0.4"),
+        (status = "4XX", description = "The request was refused.", body = ProblemBody<'static>,
+            content_type = "application/problem+json"),
+    )
+)]
+async fn metrics(State(state): State<AppState>) -> Response {
+    let mut response = state.metrics.render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}
+
+/// This document: every route, its answers, and the problem format.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document.", body = Object,
+            content_type = "application/json"),
+        (status = "4XX", description = "The request was refused.", body = ProblemBody<'static>,
+            content_type = "application/problem+json"),
+    )
+)]
+async fn openapi_json(State(state): State<AppState>) -> Response {
+    let mut response = state.openapi.to_string().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

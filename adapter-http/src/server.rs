@@ -1,0 +1,263 @@
+//! Building the application, serving it, and stopping it gracefully.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use shiftdesk_core::Service;
+use shiftdesk_core::event::SilentNotifier;
+use shiftdesk_core::store::Store;
+use shiftdesk_core::time::SystemClock;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::database::OpenedStore;
+use crate::keys::SigningKey;
+use crate::metrics::Metrics;
+use crate::problem::{PROBLEM_JSON, Problem};
+use crate::request_id;
+use crate::routes;
+
+/// The largest request body accepted, in bytes (1 MiB).
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+/// How long a request may take before it is answered 503 `timeout`.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How the server listens and what it accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The address to listen on; port 0 picks a free one.
+    pub bind: SocketAddr,
+    /// How long a request may take.
+    pub request_timeout: Duration,
+    /// The largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+impl Settings {
+    /// Listening on `bind`, with the default timeout and body limit.
+    pub fn new(bind: SocketAddr) -> Settings {
+        Settings {
+            bind,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+/// What the server serves: the service over a store, and the key that signs tokens.
+#[derive(Clone)]
+pub struct App {
+    service: Service,
+    store: Arc<dyn Store>,
+    metrics: Metrics,
+    signing_key: SigningKey,
+}
+
+impl App {
+    /// The application over an opened store, with the system clock and no listeners for
+    /// domain events yet.
+    pub fn new(opened: OpenedStore, signing_key: SigningKey) -> App {
+        let service = Service::new(
+            opened.store.clone(),
+            Arc::new(SilentNotifier),
+            Arc::new(SystemClock),
+        );
+        App {
+            service,
+            store: opened.store,
+            metrics: Metrics::new(opened.pool),
+            signing_key,
+        }
+    }
+
+    /// The operations the API's routes call.
+    pub fn service(&self) -> &Service {
+        &self.service
+    }
+
+    /// The key access tokens are signed with.
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.signing_key
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    /// The store, for readiness.
+    pub(crate) store: Arc<dyn Store>,
+    /// The server's metrics.
+    pub(crate) metrics: Metrics,
+    /// The OpenAPI document, rendered once.
+    pub(crate) openapi: Arc<str>,
+}
+
+/// The OpenAPI document of every route the server has.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes::api().into_openapi()
+}
+
+/// The whole application as one router, with its middleware.
+pub fn router(app: &App, settings: &Settings) -> Router {
+    let (routes, document) = routes::api().split_for_parts();
+    let openapi = document
+        .to_json()
+        .unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}"));
+    let state = AppState {
+        store: app.store.clone(),
+        metrics: app.metrics.clone(),
+        openapi: openapi.into(),
+    };
+
+    // Layers run outside in, last added first: the request id and span wrap everything, so
+    // even a refusal by the body limit is counted and logged with its id.
+    routes
+        .fallback(no_route)
+        .with_state(state)
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a request handler panicked");
+            Problem::for_status(StatusCode::INTERNAL_SERVER_ERROR).into_response()
+        }))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            settings.request_timeout,
+        ))
+        .layer(DefaultBodyLimit::max(settings.body_limit))
+        .layer(RequestBodyLimitLayer::new(settings.body_limit))
+        .layer(middleware::from_fn(problem_for_bare_errors))
+        .layer(middleware::from_fn_with_state(
+            app.metrics.clone(),
+            crate::metrics::count,
+        ))
+        .layer(middleware::from_fn(request_id::identify))
+}
+
+async fn no_route(uri: Uri) -> Problem {
+    Problem::no_route(uri.path())
+}
+
+/// Gives an error answer without a problem body one: the router's 405, the body limit's
+/// 413, the timeout's 503. Headers such as `Allow` are kept.
+async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes() == PROBLEM_JSON.as_bytes());
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let problem = Problem::for_status(status).into_response();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    Response::from_parts(parts, problem.into_body())
+}
+
+/// Asks a running server to stop. Clones ask the same server.
+#[derive(Debug, Clone)]
+pub struct Shutdown(Arc<watch::Sender<bool>>);
+
+impl Shutdown {
+    /// Stops accepting connections; requests in flight are finished first.
+    pub fn trigger(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+/// A server answering on its own task.
+#[derive(Debug)]
+pub struct RunningServer {
+    address: SocketAddr,
+    shutdown: Shutdown,
+    task: JoinHandle<io::Result<()>>,
+}
+
+impl RunningServer {
+    /// The address it listens on (with the port chosen, if 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// A handle that stops it.
+    pub fn shutdown_handle(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// Waits until it has stopped: after a shutdown, once every request in flight is
+    /// answered.
+    pub async fn stopped(self) -> io::Result<()> {
+        match self.task.await {
+            Ok(result) => result,
+            Err(join) => Err(io::Error::other(join)),
+        }
+    }
+
+    /// Stops it gracefully and waits until it has.
+    pub async fn shut_down(self) -> io::Result<()> {
+        self.shutdown.trigger();
+        self.stopped().await
+    }
+}
+
+/// Binds `settings.bind` and serves `app` on a task of its own until shut down.
+pub async fn spawn(app: App, settings: Settings) -> io::Result<RunningServer> {
+    let listener = TcpListener::bind(settings.bind).await?;
+    let address = listener.local_addr()?;
+    let router = router(&app, &settings);
+    let (sender, mut receiver) = watch::channel(false);
+    let stop = async move {
+        // A dropped sender also stops the server: nobody is left to ask.
+        let _ = receiver.wait_for(|stop| *stop).await;
+        tracing::info!("stopping: no new connections; finishing requests in flight");
+    };
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(stop)
+            .await
+    });
+    Ok(RunningServer {
+        address,
+        shutdown: Shutdown(Arc::new(sender)),
+        task,
+    })
+}
+
+/// Resolves on Ctrl-C, or on SIGTERM where there is one.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("interrupted"),
+        () = terminate => tracing::info!("terminated"),
+    }
+}

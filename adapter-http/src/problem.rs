@@ -14,7 +14,7 @@ use shiftdesk_core::canned::TemplateError;
 use shiftdesk_core::conflict::Conflict;
 use shiftdesk_core::conversation::ConversationRefusal;
 use shiftdesk_core::error::{
-    AdminError, CannedError, ConversationError, LeaveError, ScheduleError, SwapError,
+    AccountError, AdminError, CannedError, ConversationError, LeaveError, ScheduleError, SwapError,
 };
 use shiftdesk_core::input::{InputError, Problem as InputProblem};
 use shiftdesk_core::leave::LeaveRefusal;
@@ -438,9 +438,30 @@ impl From<CannedError> for Problem {
     }
 }
 
+impl From<AccountError> for Problem {
+    fn from(error: AccountError) -> Problem {
+        let detail = error.to_string();
+        match error {
+            AccountError::Forbidden => forbidden(detail),
+            AccountError::NotFound(_) => not_found(detail),
+            AccountError::Invalid(input) => input.into(),
+            // One answer for every refusal, so a caller cannot tell an unknown login from a
+            // wrong password or an inactive account.
+            AccountError::LoginRefused(_) => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "login_refused",
+                "the login or the password is wrong",
+            ),
+            AccountError::LoginTaken(_) => conflict("login_taken", detail).with_field("login"),
+            AccountError::Store(store) => store.into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::NaiveDate;
+    use shiftdesk_core::account::LoginRefusal;
     use shiftdesk_core::conflict::ConflictReason;
     use shiftdesk_core::error::Resource;
     use shiftdesk_core::ids::{AgentId, ConversationId, LeaveId, ShiftId};
@@ -498,6 +519,29 @@ mod tests {
             ConversationId::try_from(3).expect("id"),
         ));
         assert_eq!(Problem::from(gone).detail, "conversation 3 does not exist");
+    }
+
+    #[test]
+    fn every_login_refusal_answers_alike() {
+        let answers: Vec<(u16, &str, String)> = [
+            LoginRefusal::UnknownLogin,
+            LoginRefusal::Inactive,
+            LoginRefusal::NoPassword,
+            LoginRefusal::WrongPassword,
+            LoginRefusal::Changed,
+        ]
+        .into_iter()
+        .map(|refusal| {
+            let problem = Problem::from(AccountError::LoginRefused(refusal));
+            (problem.status, problem.code, problem.detail)
+        })
+        .collect();
+        assert_eq!(answers[0].0, 401);
+        assert_eq!(answers[0].1, "login_refused");
+        assert!(
+            answers.iter().all(|answer| *answer == answers[0]),
+            "{answers:?}"
+        );
     }
 
     #[test]

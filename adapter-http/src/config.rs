@@ -6,6 +6,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
@@ -53,6 +54,38 @@ pub struct Args {
     /// PostgreSQL refuses to start.
     #[arg(long, env = "SHIFTDESK_JWT_KEY_FILE", value_name = "PATH")]
     pub jwt_key_file: Option<PathBuf>,
+
+    /// How long an access token is accepted after it is issued, such as `8h`, `90m` or
+    /// `1h 30m`.
+    #[arg(long, env = "SHIFTDESK_TOKEN_TTL", value_name = "DURATION", default_value = "8h",
+        value_parser = parse_ttl)]
+    pub token_ttl: Duration,
+
+    /// A file holding the secret shared with the ticketing platform (at least 32 bytes),
+    /// which signs customers' external ids. Without it, signed customer sign-ins are
+    /// answered 404 `customers_disabled`.
+    #[arg(long, env = "SHIFTDESK_CUSTOMER_SECRET_FILE", value_name = "PATH")]
+    pub customer_secret_file: Option<PathBuf>,
+
+    /// Whether customers without a platform signature may chat, each as a new anonymous
+    /// customer.
+    #[arg(long, env = "SHIFTDESK_ANONYMOUS_CUSTOMERS", default_value_t = false)]
+    pub anonymous_customers: bool,
+
+    /// Where the first admin's password is written when the database has no staff yet.
+    /// Without it: beside a SQLite database as `<database>.admin-password`, else
+    /// `shiftdesk-admin-password` in the working directory.
+    #[arg(long, env = "SHIFTDESK_ADMIN_PASSWORD_FILE", value_name = "PATH")]
+    pub admin_password_file: Option<PathBuf>,
+}
+
+/// Parses a `--token-ttl` value: a positive humantime duration.
+fn parse_ttl(value: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(value) {
+        Ok(ttl) if ttl.as_secs() >= 1 => Ok(ttl),
+        Ok(_) => Err("must be at least one second".to_owned()),
+        Err(error) => Err(format!("{error}; write e.g. `8h` or `90m`")),
+    }
 }
 
 impl Args {
@@ -325,6 +358,21 @@ mod tests {
         assert_eq!(declared_default("log-level").as_deref(), Some("info"));
         assert_eq!(declared_default("log-format").as_deref(), Some("plain"));
         assert_eq!(declared_default("jwt-key-file"), None);
+        assert_eq!(declared_default("token-ttl").as_deref(), Some("8h"));
+        assert_eq!(declared_default("customer-secret-file"), None);
+        assert_eq!(
+            declared_default("anonymous-customers").as_deref(),
+            Some("false")
+        );
+        assert_eq!(declared_default("admin-password-file"), None);
+    }
+
+    #[test]
+    fn token_ttls_are_durations_of_a_second_or_more() {
+        assert_eq!(parse_ttl("8h"), Ok(Duration::from_secs(8 * 3600)));
+        assert_eq!(parse_ttl("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert!(parse_ttl("0s").is_err());
+        assert!(parse_ttl("eight hours").is_err());
     }
 
     #[test]

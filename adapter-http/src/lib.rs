@@ -12,6 +12,8 @@
 //! - [`server`]: the [`server::App`], its router and middleware, [`server::spawn`] and
 //!   graceful shutdown.
 //! - [`request_id`]: the request id and the span every log line of a request carries.
+//! - [`auth`]: tokens, the caller extractors, passwords, login limits, customer sign-in
+//!   and the first admin.
 //! - [`metrics`]: request counts, latencies and pool use in Prometheus's format.
 //! - [`extract`]: JSON bodies whose rejections name the field at fault.
 //! - [`problem`]: the one error type, `application/problem+json`, and the mapping of every
@@ -20,6 +22,7 @@
 //!
 //! Dependencies point into `core` and the store crates; nothing in `core` knows this crate.
 
+pub mod auth;
 pub mod config;
 pub mod database;
 pub mod extract;

@@ -6,6 +6,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use shiftdesk_http::auth::bootstrap::{BootstrapError, first_admin, password_path};
+use shiftdesk_http::auth::customer::CustomerSecret;
 use shiftdesk_http::config::{Args, DatabaseUrl, parse_log_filter};
 use shiftdesk_http::database::open_store;
 use shiftdesk_http::keys::{key_plan, load_key};
@@ -77,7 +79,43 @@ async fn run(args: Args, database: DatabaseUrl) -> u8 {
         }
     };
 
-    let server = match spawn(App::new(opened, key), Settings::new(args.bind)).await {
+    let customer_secret = match args
+        .customer_secret_file
+        .as_deref()
+        .map(CustomerSecret::read)
+    {
+        None => None,
+        Some(Ok(secret)) => Some(secret),
+        Some(Err(error)) => {
+            tracing::error!("{error}");
+            return exit::BAD_CONFIGURATION;
+        }
+    };
+    let app = App::new(opened, key);
+
+    let password_file = password_path(args.admin_password_file.as_deref(), &database);
+    match first_admin(app.service(), &password_file).await {
+        Ok(Some(login)) => tracing::warn!(
+            login = login.as_str(),
+            path = %password_file.display(),
+            "created the first admin; their password is in the file, readable by its owner only"
+        ),
+        Ok(None) => {}
+        Err(error @ BootstrapError::Write { .. }) => {
+            tracing::error!("{error}; set --admin-password-file (SHIFTDESK_ADMIN_PASSWORD_FILE)");
+            return exit::BAD_CONFIGURATION;
+        }
+        Err(error) => {
+            tracing::error!("{error}");
+            return exit::STORE_UNUSABLE;
+        }
+    }
+
+    let mut settings = Settings::new(args.bind);
+    settings.auth.token_ttl = args.token_ttl;
+    settings.auth.customer_secret = customer_secret;
+    settings.auth.anonymous_customers = args.anonymous_customers;
+    let server = match spawn(app, settings).await {
         Ok(server) => server,
         Err(error) => {
             tracing::error!(

@@ -8,12 +8,16 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::problem::{Problem, ProblemBody, chain};
 use crate::server::AppState;
+
+pub(crate) mod login;
+pub(crate) mod users;
 
 /// Store calls slower than this are logged as warnings.
 const SLOW_STORE_CALL: Duration = Duration::from_millis(200);
@@ -27,9 +31,32 @@ const SLOW_STORE_CALL: Duration = Duration::from_millis(200);
             `application/problem+json` body with a stable `code`."
     ),
     components(schemas(ProblemBody<'static>)),
-    tags((name = "operations", description = "Health, readiness, metrics and this document."))
+    modifiers(&BearerToken),
+    tags(
+        (name = "operations", description = "Health, readiness, metrics and this document."),
+        (name = "auth", description = "Logging in and out, for staff and customers."),
+        (name = "users", description = "Staff accounts: the caller's own, and the staff list."),
+    )
 )]
 struct ApiDoc;
+
+/// Declares the `bearer` security scheme the authenticated routes name.
+struct BearerToken;
+
+impl Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// Every route, with its description.
 pub(crate) fn api() -> OpenApiRouter<AppState> {
@@ -38,6 +65,14 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(readyz))
         .routes(routes!(metrics))
         .routes(routes!(openapi_json))
+        .routes(routes!(login::login))
+        .routes(routes!(login::logout))
+        .routes(routes!(login::customer))
+        .routes(routes!(users::me))
+        .routes(routes!(users::change_own_password))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::get_user, users::update_user))
+        .routes(routes!(users::reset_password))
 }
 
 /// The answer of a health or readiness check.

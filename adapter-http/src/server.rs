@@ -21,6 +21,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::auth::{self, Auth, AuthSettings};
 use crate::database::OpenedStore;
 use crate::keys::SigningKey;
 use crate::metrics::Metrics;
@@ -42,6 +43,8 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// The largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// How callers authenticate: token lifetime, login limits, customers.
+    pub auth: AuthSettings,
 }
 
 impl Settings {
@@ -51,6 +54,7 @@ impl Settings {
             bind,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             body_limit: DEFAULT_BODY_LIMIT,
+            auth: AuthSettings::default(),
         }
     }
 }
@@ -95,6 +99,10 @@ impl App {
 /// What every handler can reach.
 #[derive(Clone)]
 pub(crate) struct AppState {
+    /// The operations the routes call.
+    pub(crate) service: Service,
+    /// Tokens, login limits and customer sign-in.
+    pub(crate) auth: Arc<Auth>,
     /// The store, for readiness.
     pub(crate) store: Arc<dyn Store>,
     /// The server's metrics.
@@ -108,13 +116,17 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     routes::api().into_openapi()
 }
 
-/// The whole application as one router, with its middleware.
-pub fn router(app: &App, settings: &Settings) -> Router {
+/// The whole application as one router, with its middleware. Fails only if the signing key
+/// cannot sign tokens.
+pub fn router(app: &App, settings: &Settings) -> io::Result<Router> {
     let (routes, document) = routes::api().split_for_parts();
     let openapi = document
         .to_json()
         .unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}"));
+    let auth = Auth::new(&app.signing_key, &settings.auth).map_err(io::Error::other)?;
     let state = AppState {
+        service: app.service.clone(),
+        auth: Arc::new(auth),
         store: app.store.clone(),
         metrics: app.metrics.clone(),
         openapi: openapi.into(),
@@ -122,7 +134,7 @@ pub fn router(app: &App, settings: &Settings) -> Router {
 
     // Layers run outside in, last added first: the request id and span wrap everything, so
     // even a refusal by the body limit is counted and logged with its id.
-    routes
+    Ok(routes
         .fallback(no_route)
         .with_state(state)
         .layer(CatchPanicLayer::custom(|_| {
@@ -140,7 +152,7 @@ pub fn router(app: &App, settings: &Settings) -> Router {
             app.metrics.clone(),
             crate::metrics::count,
         ))
-        .layer(middleware::from_fn(request_id::identify))
+        .layer(middleware::from_fn(request_id::identify)))
 }
 
 async fn no_route(uri: Uri) -> Problem {
@@ -218,7 +230,8 @@ impl RunningServer {
 pub async fn spawn(app: App, settings: Settings) -> io::Result<RunningServer> {
     let listener = TcpListener::bind(settings.bind).await?;
     let address = listener.local_addr()?;
-    let router = router(&app, &settings);
+    let router = router(&app, &settings)?;
+    auth::password::prepare().await;
     let (sender, mut receiver) = watch::channel(false);
     let stop = async move {
         // A dropped sender also stops the server: nobody is left to ask.
@@ -226,7 +239,9 @@ pub async fn spawn(app: App, settings: Settings) -> io::Result<RunningServer> {
         tracing::info!("stopping: no new connections; finishing requests in flight");
     };
     let task = tokio::spawn(async move {
-        axum::serve(listener, router)
+        // The peer address is what login attempts are limited by.
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, service)
             .with_graceful_shutdown(stop)
             .await
     });

@@ -16,6 +16,10 @@ fn server(args: &[&str]) -> Command {
         .env_remove("SHIFTDESK_LOG")
         .env_remove("SHIFTDESK_LOG_FORMAT")
         .env_remove("SHIFTDESK_JWT_KEY_FILE")
+        .env_remove("SHIFTDESK_TOKEN_TTL")
+        .env_remove("SHIFTDESK_CUSTOMER_SECRET_FILE")
+        .env_remove("SHIFTDESK_ANONYMOUS_CUSTOMERS")
+        .env_remove("SHIFTDESK_ADMIN_PASSWORD_FILE")
         .stdin(Stdio::null());
     command
 }
@@ -128,9 +132,11 @@ fn the_server_serves_sqlite_by_default_and_stops_on_sigterm_with_0() {
 
     // The address comes from the "listening" line, as JSON.
     let deadline = Instant::now() + Duration::from_secs(30);
+    let mut startup = Vec::new();
     let address = loop {
         assert!(Instant::now() < deadline, "no listening line");
         let line = lines.next().expect("a log line").expect("utf-8");
+        startup.push(line.clone());
         let entry: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
         if entry["fields"]["message"] == "listening" {
             break entry["fields"]["address"]
@@ -163,6 +169,23 @@ fn the_server_serves_sqlite_by_default_and_stops_on_sigterm_with_0() {
         "the kept key"
     );
 
+    // The first admin's password is in a file beside the database; the log names the file
+    // and never the password.
+    let password_file = folder.path().join("shiftdesk.db.admin-password");
+    let password = std::fs::read_to_string(&password_file).expect("the admin password file");
+    let password = password.trim();
+    assert_eq!(password.len(), 24);
+    let created = startup
+        .iter()
+        .find(|line| line.contains("created the first admin"))
+        .expect("a line about the first admin");
+    assert!(created.contains("\"WARN\""), "{created}");
+    assert!(created.contains("shiftdesk.db.admin-password"), "{created}");
+    assert!(
+        startup.iter().all(|line| !line.contains(password)),
+        "{startup:?}"
+    );
+
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -183,7 +206,9 @@ fn an_address_in_use_exits_2_naming_the_flag() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
     let address = taken.local_addr().expect("address").to_string();
 
+    let folder = tempfile::tempdir().expect("temp dir");
     let output = server(&["--database-url", "memory", "--bind", &address])
+        .current_dir(folder.path())
         .output()
         .expect("runs");
 

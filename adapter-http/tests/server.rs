@@ -172,11 +172,31 @@ async fn metrics_count_each_request_by_route_and_status() {
 }
 
 /// The routes the server has, as (method, path).
-const ROUTES: [(&str, &str); 4] = [
+const ROUTES: [(&str, &str); 14] = [
     ("get", "/api/openapi.json"),
     ("get", "/healthz"),
     ("get", "/metrics"),
     ("get", "/readyz"),
+    ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/logout"),
+    ("post", "/api/v1/auth/customer"),
+    ("get", "/api/v1/me"),
+    ("put", "/api/v1/me/password"),
+    ("get", "/api/v1/users"),
+    ("post", "/api/v1/users"),
+    ("get", "/api/v1/users/{id}"),
+    ("patch", "/api/v1/users/{id}"),
+    ("put", "/api/v1/users/{id}/password"),
+];
+
+/// The routes anyone may call without a token.
+const PUBLIC: [&str; 6] = [
+    "/api/openapi.json",
+    "/healthz",
+    "/metrics",
+    "/readyz",
+    "/api/v1/auth/login",
+    "/api/v1/auth/customer",
 ];
 
 #[tokio::test]
@@ -208,15 +228,38 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
         .collect();
     assert_eq!(listed, expected);
 
-    // Every listed route is served, and answers its errors as problems.
+    // Every listed route is served, and answers its errors as problems; the ones that need
+    // a token say so, and refuse a request without one.
     for (method, path) in &listed {
-        assert_eq!(method, "get");
-        let status = server.get(path).await.status();
-        assert!(status.is_success(), "{path}: {status}");
-        let responses = &paths[path.as_str()]["get"]["responses"];
+        let operation = &paths[path.as_str()][method.as_str()];
+        let responses = &operation["responses"];
         let problem = &responses["4XX"]["content"]["application/problem+json"]["schema"];
         assert_eq!(problem["$ref"], "#/components/schemas/Problem", "{path}");
+        let url = server.url(&path.replace("{id}", "1"));
+        let request = match method.as_str() {
+            "get" => server.client.get(url),
+            "post" => server.client.post(url),
+            "put" => server.client.put(url),
+            "patch" => server.client.patch(url),
+            other => panic!("unexpected method {other}"),
+        };
+        let status = request.send().await.expect("answer").status();
+        if PUBLIC.contains(&path.as_str()) {
+            assert!(operation.get("security").is_none(), "{method} {path}");
+            if method == "get" {
+                assert!(status.is_success(), "{path}: {status}");
+            }
+        } else {
+            assert_eq!(
+                operation["security"][0]["bearer"],
+                serde_json::json!([]),
+                "{path}"
+            );
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}");
+        }
     }
+    let scheme = &document["components"]["securitySchemes"]["bearer"];
+    assert_eq!(scheme["scheme"], "bearer", "{document}");
     let schema = &document["components"]["schemas"]["Problem"];
     let required: BTreeSet<&str> = schema["required"]
         .as_array()

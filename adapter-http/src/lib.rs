@@ -1,9 +1,10 @@
 //! Shiftdesk's HTTP server: a thin adapter that parses requests into `core` types, calls the
 //! service, and maps the results to responses.
 //!
-//! So far it serves the operational routes (health, readiness, metrics, the OpenAPI
-//! document); the team's API comes with staff authentication, since no route may serve
-//! team data without it.
+//! It serves the operational routes (health, readiness, metrics, the OpenAPI document) and
+//! the accounts API under `/api/v1/`: logging in and out, the caller's profile and password,
+//! the staff list, and customer sign-in. Every route that serves team data authenticates
+//! its caller first.
 //!
 //! Map, in the order a request meets it:
 //! - [`config`]: flags and environment variables, each with its default; the database URL.
@@ -43,7 +44,8 @@ pub mod exit {
     pub const OK: u8 = 0;
     /// The server failed while running.
     pub const FAILED: u8 = 1;
-    /// A setting cannot be used: a flag, the key file, or the address to listen on.
+    /// A setting cannot be used: a flag, the key file, the customer secret file, the first
+    /// admin's password file, or the address to listen on.
     pub const BAD_CONFIGURATION: u8 = 2;
     /// The store cannot be used: unreachable, unusable, or migrated by a newer Shiftdesk.
     pub const STORE_UNUSABLE: u8 = 3;

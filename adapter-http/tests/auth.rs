@@ -169,7 +169,11 @@ fn now() -> u64 {
 }
 
 fn sign(claims: &Value, key: &[u8]) -> String {
-    let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    sign_with(jsonwebtoken::Algorithm::HS256, claims, key)
+}
+
+fn sign_with(algorithm: jsonwebtoken::Algorithm, claims: &Value, key: &[u8]) -> String {
+    let header = jsonwebtoken::Header::new(algorithm);
     let key = jsonwebtoken::EncodingKey::from_secret(key).expect("key");
     jsonwebtoken::encode(&header, claims, &key).expect("token")
 }
@@ -278,6 +282,21 @@ async fn logins_land_in_the_audit_log_with_their_request_id() {
             .await
             .expect("answer");
         assert_eq!(accepted.status(), StatusCode::OK);
+        let admin: Value = accepted.json().await.expect("json");
+        let admin = admin["token"].as_str().expect("token");
+        let new = json!({
+            "login": "mei", "display_name": "Mei", "role": "agent", "password": "mei's long password",
+        });
+        let created = server
+            .client
+            .post(server.url("/api/v1/users"))
+            .bearer_auth(admin)
+            .header("x-request-id", "create-3")
+            .json(&new)
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(created.status(), StatusCode::CREATED);
 
         let query = AuditQuery {
             subject: None,
@@ -306,6 +325,18 @@ async fn logins_land_in_the_audit_log_with_their_request_id() {
         assert_eq!(
             request_of(AuditAction::LoginSucceeded).as_deref(),
             Some("login-2")
+        );
+        let created = log
+            .iter()
+            .find(|record| record.change.action == AuditAction::AgentCreated)
+            .expect("a creation record");
+        assert_eq!(
+            created.change.request_id.as_ref().map(|id| id.as_str()),
+            Some("create-3")
+        );
+        assert!(
+            matches!(created.change.actor, Actor::Staff { .. }),
+            "{created:?}"
         );
     }
 }
@@ -337,6 +368,10 @@ async fn tokens_that_are_missing_malformed_forged_or_expired_are_401() {
             ("malformed", "not-a-token".to_owned()),
             ("alg none", unsigned),
             ("wrong key", sign(&claims, &[9; 32])),
+            (
+                "another algorithm",
+                sign_with(jsonwebtoken::Algorithm::HS384, &claims, server.key.bytes()),
+            ),
             ("expired", sign(&expired, server.key.bytes())),
             ("tampered role", with_payload(&agent, &promoted)),
         ];

@@ -173,7 +173,7 @@ pub(crate) async fn login(
         role: session.agent.role,
         version: session.token_version,
     };
-    tracing::info!(agent = session.agent.id.get(), "logged in");
+    tracing::debug!(agent = session.agent.id.get(), "logged in");
     TokenAnswer::issue(&state, &holder, session.agent)
         .map(Json)
         .map_err(IntoResponse::into_response)

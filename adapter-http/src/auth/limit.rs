@@ -16,6 +16,10 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 /// grow the limiter without bound.
 const SWEEP_ABOVE: usize = 10_000;
 
+/// The characters of a typed login that key its limit: no login is longer, and a huge one
+/// must not be kept whole.
+const MAX_KEY_CHARS: usize = 128;
+
 /// One limit: `burst` attempts at once, then one more every `period`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {
@@ -98,7 +102,8 @@ impl LoginLimiter {
         if let Some(address) = address {
             check(&self.addresses, &address)?;
         }
-        check(&self.accounts, &login.trim().to_lowercase())
+        let key: String = login.trim().chars().take(MAX_KEY_CHARS).collect();
+        check(&self.accounts, &key.to_lowercase())
     }
 }
 
@@ -141,6 +146,10 @@ mod tests {
         let refused = limiter.attempt(address(3), "mei").expect_err("third");
         assert!(refused.retry_after > Duration::from_secs(60));
         assert!(limiter.attempt(address(3), "ana").is_ok());
+        let long = "x".repeat(1000);
+        assert!(limiter.attempt(None, &long).is_ok());
+        assert!(limiter.attempt(None, &long[..200]).is_ok());
+        assert!(limiter.attempt(None, &long[..128]).is_err(), "the same key");
     }
 
     #[test]

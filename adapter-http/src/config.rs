@@ -131,6 +131,9 @@ pub enum ConfigError {
     /// A `sqlite://` URL without a path.
     #[error("--database-url (DATABASE_URL): `sqlite://` needs a file path after it")]
     MissingSqlitePath,
+    /// SQLite's in-memory database instead of a file.
+    #[error("--database-url (DATABASE_URL): `sqlite://:memory:` is not a file; use `memory`")]
+    SqliteInMemory,
     /// A `postgres://` URL without a host.
     #[error("--database-url (DATABASE_URL): {given:?} names no host")]
     MissingPostgresHost {
@@ -157,6 +160,11 @@ impl DatabaseUrl {
         if let Some(path) = value.strip_prefix("sqlite://") {
             if path.is_empty() {
                 return Err(ConfigError::MissingSqlitePath);
+            }
+            if path.starts_with(":memory:") {
+                // Every pooled connection would get a database of its own, and only the first
+                // the schema.
+                return Err(ConfigError::SqliteInMemory);
             }
             return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
         }
@@ -199,25 +207,66 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
-/// `scheme://user:password@host/…` with the password replaced by `***`; anything else as
-/// it is.
+/// `scheme://user:password@host/…` with the password replaced by `***`, and the value of any
+/// `password=` query parameter too; anything else as it is.
+///
+/// The user part runs to the last `@` of the whole URL, not of the host part: a password may
+/// hold `/`, `?`, `#` or `@` unescaped, and must stay hidden even in a URL that does not
+/// parse.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let Some((userinfo, host)) = authority.rsplit_once('@') else {
-        return url.to_owned();
+    let (userinfo, after) = match rest.rsplit_once('@') {
+        Some((userinfo, after)) => (Some(userinfo), after),
+        None => (None, rest),
     };
-    match userinfo.split_once(':') {
-        Some((user, _password)) => format!("{scheme}://{user}:***@{host}{path}"),
-        None => url.to_owned(),
-    }
+    let user = match userinfo {
+        Some(userinfo) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@"),
+            None => format!("{userinfo}@"),
+        },
+        None => String::new(),
+    };
+    format!("{scheme}://{user}{}", redact_query_password(after))
 }
 
+/// `…?password=secret&…` with the secret replaced by `***`.
+fn redact_query_password(rest: &str) -> String {
+    let Some((before, query)) = rest.split_once('?') else {
+        return rest.to_owned();
+    };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{before}?{}", pairs.join("&"))
+}
+
+/// The levels a bare `--log-level` word may name.
+const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+
 /// Checks a `--log-level` value before it is used.
+///
+/// Each comma-separated directive is a level, or `target=level`, or a span filter in `[…]`.
+/// A bare word that is not a level is refused: the filter syntax would read it as a target
+/// to log at every level, which silences everything else, fatal errors included.
 pub fn parse_log_filter(value: &str) -> Result<tracing_subscriber::EnvFilter, ConfigError> {
+    for directive in value.split(',').map(str::trim) {
+        let bare_word = !directive.contains(['=', '[']);
+        if bare_word && !LEVELS.contains(&directive.to_ascii_lowercase().as_str()) {
+            return Err(ConfigError::LogFilter {
+                given: value.to_owned(),
+                reason: format!(
+                    "{directive:?} is neither a level ({}) nor target=level",
+                    LEVELS.join(", ")
+                ),
+            });
+        }
+    }
     tracing_subscriber::EnvFilter::builder()
         .parse(value)
         .map_err(|error| ConfigError::LogFilter {
@@ -229,6 +278,49 @@ pub fn parse_log_filter(value: &str) -> Result<tracing_subscriber::EnvFilter, Co
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_are_hidden_whatever_characters_they_hold() {
+        for password in ["pa/ss", "pa#ss", "pa?ss", "p@ss", "pa:ss"] {
+            let url = format!("postgres://postgres:{password}@127.0.0.1:5999/x");
+            let shown = redact(&url);
+            assert_eq!(shown, "postgres://postgres:***@127.0.0.1:5999/x", "{url}");
+        }
+        assert_eq!(
+            redact("postgres://postgres@db/x?sslmode=disable&password=qsecret"),
+            "postgres://postgres@db/x?sslmode=disable&password=***"
+        );
+        let error = DatabaseUrl::parse("mysql://root:pa/ss@db/x").unwrap_err();
+        assert!(!error.to_string().contains("pa/ss"), "{error}");
+    }
+
+    #[test]
+    fn a_bare_word_that_is_not_a_level_is_refused() {
+        for value in ["debg", "warning", "nonsense", "", "info,debg"] {
+            let error = parse_log_filter(value).unwrap_err();
+            assert!(
+                error.to_string().contains("--log-level"),
+                "{value}: {error}"
+            );
+        }
+        for value in [
+            "info",
+            "WARN",
+            "warn,shiftdesk_http=debug",
+            "off",
+            "[request]=debug",
+        ] {
+            assert!(parse_log_filter(value).is_ok(), "{value}");
+        }
+    }
+
+    #[test]
+    fn sqlite_in_memory_is_refused_for_the_memory_store() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://:memory:"),
+            Err(ConfigError::SqliteInMemory)
+        );
+    }
 
     #[test]
     fn memory_names_the_in_process_store() {

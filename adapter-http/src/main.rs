@@ -4,16 +4,20 @@
 //! used, 3 when the store cannot be used.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use shiftdesk_http::auth::bootstrap::{BootstrapError, first_admin, password_path};
 use shiftdesk_http::auth::customer::CustomerSecret;
 use shiftdesk_http::config::{Args, DatabaseUrl, parse_log_filter};
 use shiftdesk_http::database::open_store;
-use shiftdesk_http::keys::{key_plan, load_key};
+use shiftdesk_http::keys::{KeyPlan, key_plan, load_key};
 use shiftdesk_http::server::shutdown_signal;
 use shiftdesk_http::telemetry::init_logging;
 use shiftdesk_http::{App, Settings, exit, spawn};
+
+/// How long past the request timeout a stopping server waits for open connections.
+const SHUTDOWN_MARGIN: Duration = Duration::from_secs(5);
 
 fn main() -> ExitCode {
     // Clap itself exits with code 2 on an unknown flag or a value it cannot parse.
@@ -55,11 +59,34 @@ async fn run(args: Args, database: DatabaseUrl) -> u8 {
         "starting"
     );
 
-    // Settings first, then the store, then the key beside it: a bad setting is reported
-    // before anything is opened, and an unusable database folder as the store's fault.
+    // Settings first, then the store, then a key kept beside it: a bad setting or file is
+    // reported before anything is opened or created, and an unusable database folder as the
+    // store's fault.
     let plan = match key_plan(args.jwt_key_file.as_deref(), &database) {
         Ok(plan) => plan,
         Err(error) => {
+            tracing::error!("{error}");
+            return exit::BAD_CONFIGURATION;
+        }
+    };
+    let configured_key = match &plan {
+        KeyPlan::File(_) => match load_key(&plan) {
+            Ok((key, _origin)) => Some(key),
+            Err(error) => {
+                tracing::error!("{error}");
+                return exit::BAD_CONFIGURATION;
+            }
+        },
+        KeyPlan::Ephemeral | KeyPlan::Beside(_) => None,
+    };
+    let customer_secret = match args
+        .customer_secret_file
+        .as_deref()
+        .map(CustomerSecret::read)
+    {
+        None => None,
+        Some(Ok(secret)) => Some(secret),
+        Some(Err(error)) => {
             tracing::error!("{error}");
             return exit::BAD_CONFIGURATION;
         }
@@ -71,22 +98,9 @@ async fn run(args: Args, database: DatabaseUrl) -> u8 {
             return exit::STORE_UNUSABLE;
         }
     };
-    let key = match load_key(&plan) {
-        Ok((key, _origin)) => key,
+    let key = match configured_key.map_or_else(|| load_key(&plan).map(|(key, _)| key), Ok) {
+        Ok(key) => key,
         Err(error) => {
-            tracing::error!("{error}");
-            return exit::BAD_CONFIGURATION;
-        }
-    };
-
-    let customer_secret = match args
-        .customer_secret_file
-        .as_deref()
-        .map(CustomerSecret::read)
-    {
-        None => None,
-        Some(Ok(secret)) => Some(secret),
-        Some(Err(error)) => {
             tracing::error!("{error}");
             return exit::BAD_CONFIGURATION;
         }
@@ -112,6 +126,7 @@ async fn run(args: Args, database: DatabaseUrl) -> u8 {
     }
 
     let mut settings = Settings::new(args.bind);
+    let request_timeout = settings.request_timeout;
     settings.auth.token_ttl = args.token_ttl;
     settings.auth.customer_secret = customer_secret;
     settings.auth.anonymous_customers = args.anonymous_customers;
@@ -127,19 +142,34 @@ async fn run(args: Args, database: DatabaseUrl) -> u8 {
     };
     tracing::info!(address = %server.local_addr(), "listening");
 
+    // A signal stops accepting and lets requests in flight finish. A connection that never
+    // completes its request would hold the server forever, so a second signal, or the grace
+    // period running out, stops it at once.
     let shutdown = server.shutdown_handle();
+    let (cut_short, cut) = tokio::sync::oneshot::channel();
+    let grace = request_timeout + SHUTDOWN_MARGIN;
     tokio::spawn(async move {
         shutdown_signal().await;
         shutdown.trigger();
+        tokio::select! {
+            () = shutdown_signal() => tracing::warn!("a second signal: stopping at once"),
+            () = tokio::time::sleep(grace) => {
+                tracing::warn!(?grace, "connections still open after the grace period: stopping");
+            }
+        }
+        let _ = cut_short.send(());
     });
-    match server.stopped().await {
-        Ok(()) => {
-            tracing::info!("stopped");
-            exit::OK
-        }
-        Err(error) => {
-            tracing::error!("serving failed: {error}");
-            exit::FAILED
-        }
+    tokio::select! {
+        stopped = server.stopped() => match stopped {
+            Ok(()) => {
+                tracing::info!("stopped");
+                exit::OK
+            }
+            Err(error) => {
+                tracing::error!("serving failed: {error}");
+                exit::FAILED
+            }
+        },
+        _ = cut => exit::OK,
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use metrics_exporter_prometheus::{
@@ -99,7 +100,7 @@ pub(crate) async fn count(
     next: Next,
 ) -> Response {
     let route = route_of(&request);
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method()).to_owned();
     let started = Instant::now();
     let response = next.run(request).await;
     let seconds = started.elapsed().as_secs_f64();
@@ -107,9 +108,28 @@ pub(crate) async fn count(
     response
 }
 
+/// The method as a label: one of the standard ones, or `other`, so that callers inventing
+/// methods cannot grow the metrics without bound.
+fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    KNOWN
+        .into_iter()
+        .find(|known| *known == method.as_str())
+        .unwrap_or("other")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        let invented = Method::from_bytes(b"BREW").expect("a method");
+        assert_eq!(method_label(&invented), "other");
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+    }
 
     #[test]
     fn requests_are_counted_by_route_method_and_status() {

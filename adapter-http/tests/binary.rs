@@ -217,3 +217,95 @@ fn an_address_in_use_exits_2_naming_the_flag() {
     assert!(stderr.contains("--bind"), "{stderr}");
     assert!(stderr.contains(&address), "{stderr}");
 }
+
+/// Sends `signal` to the process `pid`.
+#[cfg(unix)]
+fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_half_sent_request_holds_a_stopping_server_only_until_a_second_signal() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let mut child = server(&[
+        "--database-url",
+        "memory",
+        "--bind",
+        "127.0.0.1:0",
+        "--log-format",
+        "json",
+    ])
+    .current_dir(folder.path())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let address = loop {
+        let line = lines.next().expect("a log line").expect("utf-8");
+        let entry: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+        if entry["fields"]["message"] == "listening" {
+            break entry["fields"]["address"]
+                .as_str()
+                .expect("address")
+                .to_owned();
+        }
+    };
+
+    // A request whose headers never end.
+    let mut stream = std::net::TcpStream::connect(&address).expect("connects");
+    stream
+        .write_all(format!("GET /healthz HTTP/1.1\r\nHost: {address}\r\n").as_bytes())
+        .expect("sends");
+    // Time for the server to start reading it; a connection with nothing read yet counts as
+    // idle and is closed at once.
+    std::thread::sleep(Duration::from_millis(500));
+    signal(child.id(), "-TERM");
+    let stopping = loop {
+        let line = lines.next().expect("a log line").expect("utf-8");
+        if line.contains("terminated") {
+            break line;
+        }
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().expect("waits").is_none(),
+        "the half-sent request keeps the server waiting after {stopping}"
+    );
+
+    signal(child.id(), "-TERM");
+    let exit = child.wait().expect("exits");
+
+    assert_eq!(exit.code(), Some(0));
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(
+        rest.iter().any(|line| line.contains("a second signal")),
+        "{rest:?}"
+    );
+    drop(stream);
+}
+
+#[test]
+fn a_bad_key_file_exits_2_before_the_database_is_created() {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let key = folder.path().join("bad.key");
+    std::fs::write(&key, "not hex at all").expect("writes");
+    let database = folder.path().join("team.db");
+    let output = server(&[
+        "--database-url",
+        &format!("sqlite://{}", database.display()),
+        "--jwt-key-file",
+        &key.display().to_string(),
+    ])
+    .output()
+    .expect("runs");
+
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!database.exists(), "nothing is created for a bad setting");
+}

@@ -96,6 +96,7 @@ impl SqliteStore {
     #[tracing::instrument(skip_all, fields(path = %config.path.display()))]
     pub async fn open(config: &SqliteConfig) -> Result<SqliteStore, ConnectError> {
         let options = options(config)?;
+        create_private(&config.path)?;
         let mut connection = first_connection(&config.path, &options, config.busy_timeout).await?;
         let migrated = migrate(&mut connection).await;
         let _ = connection.close().await;
@@ -159,6 +160,26 @@ impl SqliteStore {
 }
 
 /// The connection settings every connection of the store uses.
+/// Creates the database file readable and writable by its owner only, if it is missing: it
+/// holds password hashes and every conversation. SQLite gives its `-wal` and `-shm` files the
+/// same permissions. An existing file keeps the permissions it has.
+fn create_private(path: &Path) -> Result<(), ConnectError> {
+    if path.exists() {
+        return Ok(());
+    }
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    file.open(path).map(drop).map_err(|error| {
+        ConnectError::unusable(
+            path,
+            format!("it cannot be opened or created: {error}"),
+            None,
+        )
+    })
+}
+
 fn options(config: &SqliteConfig) -> Result<SqliteConnectOptions, ConnectError> {
     let path = &config.path;
     // SQLite's own message for these is "unable to open database file", whatever the cause.

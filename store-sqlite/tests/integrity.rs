@@ -360,3 +360,19 @@ async fn the_file_is_in_wal_mode_with_full_sync_and_foreign_keys() {
         .expect("read");
     assert_eq!((journal.as_str(), synchronous, foreign_keys), ("wal", 2, 1));
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_database_file_and_its_log_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let test = TestStore::new().await;
+    let store: Arc<dyn Store> = Arc::new(test.store.clone());
+    agent_and_shift(store).await;
+
+    for name in ["shiftdesk.db", "shiftdesk.db-wal"] {
+        let path = test.dir.path().join(name);
+        let mode = std::fs::metadata(&path).expect(name).permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{name}: {mode:o}");
+    }
+}

@@ -17,6 +17,8 @@ use crate::problem::{Problem, ProblemBody, chain};
 use crate::server::AppState;
 
 pub(crate) mod login;
+pub(crate) mod shifts;
+pub(crate) mod team;
 pub(crate) mod users;
 
 /// Store calls slower than this are logged as warnings.
@@ -36,6 +38,8 @@ const SLOW_STORE_CALL: Duration = Duration::from_millis(200);
         (name = "operations", description = "Health, readiness, metrics and this document."),
         (name = "auth", description = "Logging in and out, for staff and customers."),
         (name = "users", description = "Staff accounts: the caller's own, and the staff list."),
+        (name = "team", description = "The team settings every scheduling rule reads."),
+        (name = "shifts", description = "Shift templates: named local times of day."),
     )
 )]
 struct ApiDoc;
@@ -73,6 +77,9 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(users::list_users, users::create_user))
         .routes(routes!(users::get_user, users::update_user))
         .routes(routes!(users::reset_password))
+        .routes(routes!(team::get_team, team::update_team))
+        .routes(routes!(shifts::list_shifts, shifts::create_shift))
+        .routes(routes!(shifts::update_shift, shifts::remove_shift))
 }
 
 /// The answer of a health or readiness check.

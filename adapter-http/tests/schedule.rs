@@ -1,0 +1,406 @@
+//! Team data end to end: the team settings, shift templates, the schedule and the audit log,
+//! over the real server on port 0 and each store (memory and SQLite always, PostgreSQL when
+//! `SHIFTDESK_TEST_DATABASE_URL` names a server).
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use shiftdesk_http::auth::bootstrap::first_admin;
+use shiftdesk_http::config::DatabaseUrl;
+use shiftdesk_http::database::{OpenedStore, open_store};
+use shiftdesk_http::keys::signing_key;
+use shiftdesk_http::{App, RunningServer, Settings, spawn};
+use tempfile::TempDir;
+
+const PASSWORD: &str = "a long enough password";
+
+/// A server over one store, with tokens for an admin, an agent and a customer.
+struct TestServer {
+    /// Which store it runs on, for failure messages.
+    store: &'static str,
+    server: RunningServer,
+    client: reqwest::Client,
+    admin: String,
+    agent: String,
+    customer: String,
+    _folder: TempDir,
+    _database: Option<TempDir>,
+}
+
+/// Settings for tests: token states read on every request, and anonymous customers, so a
+/// customer token is at hand.
+fn test_settings() -> Settings {
+    let mut settings = Settings::new("127.0.0.1:0".parse().expect("address"));
+    settings.auth.token_state_ttl = Duration::ZERO;
+    settings.auth.anonymous_customers = true;
+    settings
+}
+
+impl TestServer {
+    async fn start(store: &'static str, opened: OpenedStore, database: Option<TempDir>) -> Self {
+        let (key, _) = signing_key(None, &DatabaseUrl::Memory).expect("key");
+        let app = App::new(opened, key);
+        let folder = tempfile::tempdir().expect("temp dir");
+        let password_file = folder.path().join("admin-password");
+        first_admin(app.service(), &password_file)
+            .await
+            .expect("first admin");
+        let admin_password = std::fs::read_to_string(&password_file)
+            .expect("password file")
+            .trim()
+            .to_owned();
+        let server = spawn(app, test_settings()).await.expect("server starts");
+        let mut test = TestServer {
+            store,
+            server,
+            client: reqwest::Client::new(),
+            admin: String::new(),
+            agent: String::new(),
+            customer: String::new(),
+            _folder: folder,
+            _database: database,
+        };
+        test.admin = test.token("admin", &admin_password).await;
+        test.create_agent("mei").await;
+        test.agent = test.token("mei", PASSWORD).await;
+        let customer = test
+            .send(Method::POST, "/api/v1/auth/customer", None, Some(json!({})))
+            .await;
+        assert_eq!(customer.status(), StatusCode::OK, "{}", store);
+        let customer: Value = customer.json().await.expect("json");
+        test.customer = customer["token"].as_str().expect("token").to_owned();
+        test
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.server.local_addr())
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("answer")
+    }
+
+    async fn token(&self, login: &str, password: &str) -> String {
+        let body = json!({ "login": login, "password": password });
+        let response = self
+            .send(Method::POST, "/api/v1/auth/login", None, Some(body))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "{}", self.store);
+        let body: Value = response.json().await.expect("json");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Creates an agent as the admin; returns their id.
+    async fn create_agent(&self, login: &str) -> i64 {
+        let body = json!({
+            "login": login, "display_name": login, "role": "agent", "password": PASSWORD,
+        });
+        let response = self
+            .send(Method::POST, "/api/v1/users", Some(&self.admin), Some(body))
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{}", self.store);
+        let created: Value = response.json().await.expect("json");
+        created["id"].as_i64().expect("id")
+    }
+
+    /// Sends as the admin and expects `status`; returns the body.
+    async fn admin(&self, method: Method, path: &str, body: Option<Value>, status: u16) -> Value {
+        let response = self.send(method, path, Some(&self.admin), body).await;
+        assert_eq!(response.status().as_u16(), status, "{} {path}", self.store);
+        if response.status() == StatusCode::NO_CONTENT {
+            return Value::Null;
+        }
+        response.json().await.expect("json")
+    }
+
+    /// Creates a shift template as the admin; returns its id.
+    async fn create_shift(&self, name: &str, start: &str, end: &str) -> i64 {
+        let body = json!({ "name": name, "start": start, "end": end });
+        let created = self
+            .admin(Method::POST, "/api/v1/shifts", Some(body), 201)
+            .await;
+        created["id"].as_i64().expect("id")
+    }
+
+    /// The status and problem code each caller gets: no token, customer, agent.
+    async fn refusals(&self, method: Method, path: &str, body: Option<Value>) -> [(u16, Value); 3] {
+        let mut answers = Vec::new();
+        for token in [
+            None,
+            Some(self.customer.as_str()),
+            Some(self.agent.as_str()),
+        ] {
+            let response = self.send(method.clone(), path, token, body.clone()).await;
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            answers.push((status, body["code"].clone()));
+        }
+        answers.try_into().expect("three")
+    }
+}
+
+async fn servers() -> Vec<TestServer> {
+    let mut servers = Vec::new();
+    let memory = open_store(&DatabaseUrl::Memory).await.expect("memory");
+    servers.push(TestServer::start("memory", memory, None).await);
+
+    let folder = tempfile::tempdir().expect("temp dir");
+    let file = DatabaseUrl::Sqlite(folder.path().join("team.db"));
+    let sqlite = open_store(&file).await.expect("sqlite");
+    servers.push(TestServer::start("sqlite", sqlite, Some(folder)).await);
+
+    if let Some(store) = shiftdesk_store_postgres::testing::fresh_store().await {
+        let opened = OpenedStore { store, pool: None };
+        servers.push(TestServer::start("postgres", opened, None).await);
+    }
+    servers
+}
+
+/// The problem body, checked to be one.
+async fn problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    let content_type = response.headers()["content-type"].to_str().expect("ascii");
+    assert_eq!(content_type, "application/problem+json");
+    response.json().await.expect("json body")
+}
+
+fn refused_for_readers() -> [(u16, Value); 3] {
+    [
+        (401, json!("unauthorized")),
+        (403, json!("forbidden")),
+        (200, Value::Null),
+    ]
+}
+
+fn refused_for_changers() -> [(u16, Value); 3] {
+    [
+        (401, json!("unauthorized")),
+        (403, json!("forbidden")),
+        (403, json!("forbidden")),
+    ]
+}
+
+fn team_body() -> Value {
+    json!({
+        "time_zone": "Europe/London",
+        "min_rest_minutes": 660,
+        "leave_allowances": { "annual": 25, "sick": 10 },
+        "default_capacity": 4,
+        "requeue_when_away": true,
+    })
+}
+
+#[tokio::test]
+async fn admins_replace_the_team_settings_and_staff_read_them() {
+    for server in servers().await {
+        let stored = server
+            .admin(Method::PUT, "/api/v1/team", Some(team_body()), 200)
+            .await;
+        assert_eq!(stored, team_body(), "{}", server.store);
+
+        let read = server.admin(Method::GET, "/api/v1/team", None, 200).await;
+        assert_eq!(read, team_body(), "{}", server.store);
+        let answers = server.refusals(Method::GET, "/api/v1/team", None).await;
+        // Agents read the settings; the body has no problem code.
+        assert_eq!(answers, refused_for_readers(), "{}", server.store);
+    }
+}
+
+#[tokio::test]
+async fn only_admins_change_the_team_settings() {
+    for server in servers().await {
+        let answers = server
+            .refusals(Method::PUT, "/api/v1/team", Some(team_body()))
+            .await;
+        assert_eq!(answers, refused_for_changers(), "{}", server.store);
+        let read = server.admin(Method::GET, "/api/v1/team", None, 200).await;
+        assert_eq!(read["time_zone"], "UTC", "{}", server.store);
+    }
+}
+
+#[tokio::test]
+async fn bad_team_settings_are_refused_naming_the_field() {
+    let cases = [
+        ("time_zone", json!("Mars/Olympus"), "unknown_time_zone"),
+        ("min_rest_minutes", json!(0), "out_of_range"),
+        ("default_capacity", json!(0), "out_of_range"),
+        ("leave_allowances", json!({ "annual": 400 }), "out_of_range"),
+        (
+            "leave_allowances",
+            json!({ "sabbatical": 4 }),
+            "unknown_value",
+        ),
+        ("colour", json!("blue"), "unknown_field"),
+    ];
+    for server in servers().await {
+        for (field, value, code) in &cases {
+            let mut body = team_body();
+            body[*field] = value.clone();
+            let response = server
+                .send(Method::PUT, "/api/v1/team", Some(&server.admin), Some(body))
+                .await;
+            let body = problem(response, 422).await;
+            assert_eq!(body["code"], *code, "{} {field}", server.store);
+            let named = body["field"].as_str().expect("field");
+            assert!(named.starts_with(field), "{} {field}: {body}", server.store);
+        }
+        let malformed = server
+            .client
+            .put(server.url("/api/v1/team"))
+            .bearer_auth(&server.admin)
+            .header("content-type", "application/json")
+            .body("{\"time_zone\": ")
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(problem(malformed, 400).await["code"], "malformed_json");
+    }
+}
+
+#[tokio::test]
+async fn admins_add_rename_and_remove_shift_templates() {
+    for server in servers().await {
+        let body = json!({
+            "name": "night", "start": "22:00", "end": "06:00", "required_skill": "billing",
+        });
+        let response = server
+            .send(
+                Method::POST,
+                "/api/v1/shifts",
+                Some(&server.admin),
+                Some(body),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{}", server.store);
+        let location = response.headers()["location"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        let night: Value = response.json().await.expect("json");
+        assert_eq!(location, format!("/api/v1/shifts/{}", night["id"]));
+        assert_eq!(night["overnight"], true);
+        assert_eq!(
+            (&night["start"], &night["end"]),
+            (&json!("22:00"), &json!("06:00"))
+        );
+
+        let path = format!("/api/v1/shifts/{}", night["id"]);
+        let changes = json!({ "name": "late", "required_skill": null });
+        let changed = server.admin(Method::PATCH, &path, Some(changes), 200).await;
+        assert_eq!(changed["name"], "late");
+        assert_eq!(changed["required_skill"], Value::Null);
+        assert_eq!(changed["start"], "22:00", "times stay");
+
+        let list = server.admin(Method::GET, "/api/v1/shifts", None, 200).await;
+        assert_eq!(list, json!([changed]), "{}", server.store);
+        let answers = server.refusals(Method::GET, "/api/v1/shifts", None).await;
+        assert_eq!(answers, refused_for_readers(), "{}", server.store);
+
+        server.admin(Method::DELETE, &path, None, 204).await;
+        let list = server.admin(Method::GET, "/api/v1/shifts", None, 200).await;
+        assert_eq!(list, json!([]), "{}", server.store);
+        let gone = server
+            .send(Method::DELETE, &path, Some(&server.admin), None)
+            .await;
+        assert_eq!(problem(gone, 404).await["code"], "not_found");
+    }
+}
+
+#[tokio::test]
+async fn only_admins_change_shift_templates() {
+    for server in servers().await {
+        let id = server.create_shift("early", "06:00", "14:00").await;
+        let path = format!("/api/v1/shifts/{id}");
+        let new = json!({ "name": "late", "start": "14:00", "end": "22:00" });
+        let answers = server
+            .refusals(Method::POST, "/api/v1/shifts", Some(new))
+            .await;
+        assert_eq!(answers, refused_for_changers(), "{}", server.store);
+        let rename = json!({ "name": "dawn" });
+        let answers = server.refusals(Method::PATCH, &path, Some(rename)).await;
+        assert_eq!(answers, refused_for_changers(), "{}", server.store);
+        let answers = server.refusals(Method::DELETE, &path, None).await;
+        assert_eq!(answers, refused_for_changers(), "{}", server.store);
+
+        let list = server.admin(Method::GET, "/api/v1/shifts", None, 200).await;
+        assert_eq!(list.as_array().map(Vec::len), Some(1), "{}", server.store);
+        assert_eq!(list[0]["name"], "early", "{}", server.store);
+    }
+}
+
+#[tokio::test]
+async fn bad_shift_templates_are_refused_naming_the_field() {
+    let cases = [
+        (
+            json!({ "name": "a", "start": "25:00", "end": "06:00" }),
+            422,
+            "start",
+        ),
+        (
+            json!({ "name": "a", "start": "6am", "end": "06:00" }),
+            422,
+            "start",
+        ),
+        (
+            json!({ "name": "a", "start": "06:00", "end": "06:00" }),
+            422,
+            "end",
+        ),
+        (
+            json!({ "name": "", "start": "06:00", "end": "14:00" }),
+            422,
+            "name",
+        ),
+        (json!({ "name": "a", "start": "06:00" }), 422, "end"),
+        (
+            json!({ "name": "a", "start": "06:00", "end": "14:00", "x": 1 }),
+            422,
+            "x",
+        ),
+        (
+            json!({ "name": "early", "start": "07:00", "end": "15:00" }),
+            409,
+            "name",
+        ),
+    ];
+    for server in servers().await {
+        server.create_shift("early", "06:00", "14:00").await;
+        for (body, status, field) in &cases {
+            let response = server
+                .send(
+                    Method::POST,
+                    "/api/v1/shifts",
+                    Some(&server.admin),
+                    Some(body.clone()),
+                )
+                .await;
+            let problem = problem(response, *status).await;
+            assert_eq!(
+                problem["field"], *field,
+                "{} {body}: {problem}",
+                server.store
+            );
+        }
+        for path in ["/api/v1/shifts/999", "/api/v1/shifts/nine"] {
+            let rename = json!({ "name": "dawn" });
+            let response = server
+                .send(Method::PATCH, path, Some(&server.admin), Some(rename))
+                .await;
+            assert_eq!(problem(response, 404).await["code"], "not_found", "{path}");
+        }
+    }
+}

@@ -17,6 +17,7 @@ use crate::problem::{Problem, ProblemBody, chain};
 use crate::server::AppState;
 
 pub(crate) mod login;
+pub(crate) mod schedule;
 pub(crate) mod shifts;
 pub(crate) mod team;
 pub(crate) mod users;
@@ -40,6 +41,7 @@ const SLOW_STORE_CALL: Duration = Duration::from_millis(200);
         (name = "users", description = "Staff accounts: the caller's own, and the staff list."),
         (name = "team", description = "The team settings every scheduling rule reads."),
         (name = "shifts", description = "Shift templates: named local times of day."),
+        (name = "schedule", description = "Schedule entries: reading, assigning, moving."),
     )
 )]
 struct ApiDoc;
@@ -80,6 +82,13 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(team::get_team, team::update_team))
         .routes(routes!(shifts::list_shifts, shifts::create_shift))
         .routes(routes!(shifts::update_shift, shifts::remove_shift))
+        .routes(routes!(schedule::read_schedule))
+        .routes(routes!(schedule::assign))
+        .routes(routes!(
+            schedule::get_entry,
+            schedule::move_entry,
+            schedule::remove_entry
+        ))
 }
 
 /// The answer of a health or readiness check.

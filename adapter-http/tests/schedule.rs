@@ -404,3 +404,353 @@ async fn bad_shift_templates_are_refused_naming_the_field() {
         }
     }
 }
+
+/// Three agents and an early shift, with `existing` already on the early shift on
+/// 2027-03-01. Returns (agents, shift id, existing entry id).
+async fn planned_team(server: &TestServer) -> (Vec<i64>, i64, i64) {
+    let mut agents = vec![server.create_agent("ana").await];
+    agents.push(server.create_agent("ben").await);
+    agents.push(server.create_agent("cy").await);
+    let early = server.create_shift("early", "06:00", "14:00").await;
+    let one = json!({
+        "shift": early, "dates": { "first": "2027-03-01", "last": "2027-03-01" },
+        "agents": [agents[1]],
+    });
+    let written = server
+        .admin(Method::POST, "/api/v1/schedule/assignments", Some(one), 201)
+        .await;
+    let existing = written["entries"][0]["id"].as_i64().expect("id");
+    (agents, early, existing)
+}
+
+async fn schedule_ids(server: &TestServer, query: &str) -> Vec<i64> {
+    let path = format!("/api/v1/schedule?{query}");
+    let entries = server.admin(Method::GET, &path, None, 200).await;
+    let entries = entries.as_array().expect("list").iter();
+    entries
+        .map(|entry| entry["id"].as_i64().expect("id"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_batch_with_one_conflict_answers_exactly_it_and_writes_nothing() {
+    for server in servers().await {
+        let (agents, early, existing) = planned_team(&server).await;
+        let batch = json!({
+            "shift": early, "dates": { "first": "2027-03-01", "last": "2027-03-01" },
+            "agents": agents,
+        });
+        let response = server
+            .send(
+                Method::POST,
+                "/api/v1/schedule/assignments",
+                Some(&server.admin),
+                Some(batch),
+            )
+            .await;
+        let body = problem(response, 409).await;
+        assert_eq!(body["code"], "schedule_conflicts", "{}", server.store);
+        let expected = json!([{
+            "agent": agents[1], "date": "2027-03-01", "shift": early,
+            "reason": { "code": "overlap", "with": {
+                "kind": "entry", "entry": existing, "shift": early, "date": "2027-03-01",
+            } },
+        }]);
+        assert_eq!(body["conflicts"], expected, "{}", server.store);
+
+        let ids = schedule_ids(&server, "from=2027-03-01&to=2027-03-01").await;
+        assert_eq!(ids, vec![existing], "{}", server.store);
+    }
+}
+
+#[tokio::test]
+async fn skipping_conflicts_writes_the_other_agents() {
+    for server in servers().await {
+        let (agents, early, existing) = planned_team(&server).await;
+        let batch = json!({
+            "shift": early, "dates": { "first": "2027-03-01", "last": "2027-03-01" },
+            "agents": agents, "skip_conflicts": true,
+        });
+        let written = server
+            .admin(
+                Method::POST,
+                "/api/v1/schedule/assignments",
+                Some(batch),
+                201,
+            )
+            .await;
+        assert_eq!(written["dry_run"], false);
+        let entries = written["entries"].as_array().expect("entries");
+        let who: Vec<&Value> = entries.iter().map(|entry| &entry["agent"]).collect();
+        assert_eq!(
+            who,
+            [&json!(agents[0]), &json!(agents[2])],
+            "{}",
+            server.store
+        );
+        assert_eq!(written["skipped"][0]["agent"], agents[1]);
+        assert_eq!(written["skipped"].as_array().map(Vec::len), Some(1));
+
+        let mut ids = schedule_ids(&server, "from=2027-03-01&to=2027-03-01").await;
+        ids.sort_unstable();
+        let mut expected: Vec<i64> = entries.iter().filter_map(|e| e["id"].as_i64()).collect();
+        expected.push(existing);
+        expected.sort_unstable();
+        assert_eq!(ids, expected, "{}", server.store);
+    }
+}
+
+#[tokio::test]
+async fn a_dry_run_answers_what_would_be_written_and_writes_nothing() {
+    for server in servers().await {
+        let (agents, early, existing) = planned_team(&server).await;
+        let batch = json!({
+            "shift": early, "dates": { "first": "2027-03-01", "last": "2027-03-07" },
+            "weekdays": ["tue", "thu"], "agents": [agents[0], agents[2]], "dry_run": true,
+        });
+        let planned = server
+            .admin(
+                Method::POST,
+                "/api/v1/schedule/assignments",
+                Some(batch),
+                200,
+            )
+            .await;
+        assert_eq!(planned["dry_run"], true);
+        let entries = planned["entries"].as_array().expect("entries");
+        let dates: Vec<&Value> = entries.iter().map(|entry| &entry["date"]).collect();
+        let expected = ["2027-03-02", "2027-03-04", "2027-03-02", "2027-03-04"];
+        assert_eq!(dates, expected.map(Value::from).iter().collect::<Vec<_>>());
+        assert!(entries.iter().all(|entry| entry.get("id").is_none()));
+
+        let ids = schedule_ids(&server, "from=2027-03-01&to=2027-03-07").await;
+        assert_eq!(ids, vec![existing], "{}", server.store);
+    }
+}
+
+#[tokio::test]
+async fn an_overnight_entry_ends_the_next_morning() {
+    for server in servers().await {
+        let mut team = team_body();
+        team["time_zone"] = json!("America/Chicago");
+        server
+            .admin(Method::PUT, "/api/v1/team", Some(team), 200)
+            .await;
+        let mei = server.create_agent("ana").await;
+        let night = server.create_shift("night", "22:00", "06:00").await;
+        let batch = json!({
+            "shift": night, "dates": { "first": "2027-01-14", "last": "2027-01-14" },
+            "agents": [mei],
+        });
+        server
+            .admin(
+                Method::POST,
+                "/api/v1/schedule/assignments",
+                Some(batch),
+                201,
+            )
+            .await;
+
+        // Chicago is six hours behind UTC in January.
+        let path = format!("/api/v1/schedule?from=2027-01-14&to=2027-01-14&agents={mei}");
+        let read = server
+            .send(Method::GET, &path, Some(&server.agent), None)
+            .await;
+        assert_eq!(read.status(), StatusCode::OK, "{}", server.store);
+        let read: Value = read.json().await.expect("json");
+        let entry = &read[0];
+        assert_eq!(entry["date"], "2027-01-14");
+        assert_eq!(entry["start"], "2027-01-15T04:00:00Z", "{}", server.store);
+        assert_eq!(entry["end"], "2027-01-15T12:00:00Z", "{}", server.store);
+        assert_eq!(entry["status"], json!({ "state": "scheduled" }));
+        assert_eq!(entry["shift"], night);
+        assert_eq!(read.as_array().map(Vec::len), Some(1));
+    }
+}
+
+#[tokio::test]
+async fn admins_read_move_and_remove_one_entry() {
+    for server in servers().await {
+        let (agents, early, existing) = planned_team(&server).await;
+        let path = format!("/api/v1/schedule/entries/{existing}");
+        let entry = server.admin(Method::GET, &path, None, 200).await;
+        assert_eq!(entry["agent"], agents[1], "{}", server.store);
+
+        let to = json!({ "agent": agents[0], "shift": early, "date": "2027-03-02" });
+        let moved = server.admin(Method::PATCH, &path, Some(to), 200).await;
+        assert_eq!(
+            (&moved["agent"], &moved["date"]),
+            (&json!(agents[0]), &json!("2027-03-02"))
+        );
+        assert_eq!(moved["start"], "2027-03-02T06:00:00Z");
+        let read = server.admin(Method::GET, &path, None, 200).await;
+        assert_eq!(read, moved, "{}", server.store);
+
+        server.admin(Method::DELETE, &path, None, 204).await;
+        let gone = server
+            .send(Method::GET, &path, Some(&server.admin), None)
+            .await;
+        assert_eq!(problem(gone, 404).await["code"], "not_found");
+        let ids = schedule_ids(&server, "from=2027-03-01&to=2027-03-31").await;
+        assert_eq!(ids, Vec::<i64>::new(), "{}", server.store);
+    }
+}
+
+#[tokio::test]
+async fn agents_read_the_schedule_and_only_admins_change_it() {
+    for server in servers().await {
+        let (agents, early, existing) = planned_team(&server).await;
+        let entry = format!("/api/v1/schedule/entries/{existing}");
+        let reads = [
+            "/api/v1/schedule?from=2027-03-01&to=2027-03-01",
+            entry.as_str(),
+        ];
+        for path in reads {
+            let answers = server.refusals(Method::GET, path, None).await;
+            assert_eq!(answers, refused_for_readers(), "{} {path}", server.store);
+        }
+
+        let batch = json!({
+            "shift": early, "dates": { "first": "2027-03-02", "last": "2027-03-02" },
+            "agents": agents,
+        });
+        let path = "/api/v1/schedule/assignments";
+        let answers = server.refusals(Method::POST, path, Some(batch)).await;
+        assert_eq!(answers, refused_for_changers(), "{}", server.store);
+        let to = json!({ "agent": agents[0], "shift": early, "date": "2027-03-02" });
+        let answers = server.refusals(Method::PATCH, &entry, Some(to)).await;
+        assert_eq!(answers, refused_for_changers(), "{}", server.store);
+        let answers = server.refusals(Method::DELETE, &entry, None).await;
+        assert_eq!(answers, refused_for_changers(), "{}", server.store);
+
+        let ids = schedule_ids(&server, "from=2027-03-01&to=2027-03-31").await;
+        assert_eq!(ids, vec![existing], "nothing changed on {}", server.store);
+        let kept = server.admin(Method::GET, &entry, None, 200).await;
+        assert_eq!(kept["agent"], agents[1]);
+    }
+}
+
+#[tokio::test]
+async fn a_shift_in_use_is_not_removed() {
+    for server in servers().await {
+        let (_, early, _) = planned_team(&server).await;
+        let path = format!("/api/v1/shifts/{early}");
+        let response = server
+            .send(Method::DELETE, &path, Some(&server.admin), None)
+            .await;
+        assert_eq!(problem(response, 409).await["code"], "shift_in_use");
+        let list = server.admin(Method::GET, "/api/v1/shifts", None, 200).await;
+        assert_eq!(list[0]["id"], early, "{}", server.store);
+    }
+}
+
+#[tokio::test]
+async fn bad_schedule_reads_are_refused_naming_the_parameter() {
+    let cases = [
+        ("from=2027-03-10&to=2027-03-01", "to", "reversed_range"),
+        ("from=2027-03-01&to=2027-05-02", "to", "out_of_range"),
+        ("from=2027-3-1x&to=2027-03-01", "from", "invalid_value"),
+        ("from=2027-03-01", "to", "missing_field"),
+        (
+            "from=2027-03-01&to=2027-03-01&agents=1,x",
+            "agents[1]",
+            "invalid_value",
+        ),
+        (
+            "from=2027-03-01&to=2027-03-01&agent=1",
+            "agent",
+            "unknown_field",
+        ),
+    ];
+    for server in servers().await {
+        for (query, field, code) in cases {
+            let path = format!("/api/v1/schedule?{query}");
+            let response = server
+                .send(Method::GET, &path, Some(&server.agent), None)
+                .await;
+            let body = problem(response, 422).await;
+            assert_eq!(
+                (&body["field"], &body["code"]),
+                (&json!(field), &json!(code)),
+                "{query}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_assignments_are_refused_naming_the_field() {
+    for server in servers().await {
+        let (agents, early, _) = planned_team(&server).await;
+        let good = json!({
+            "shift": early, "dates": { "first": "2027-03-02", "last": "2027-03-03" },
+            "agents": [agents[0]],
+        });
+        let cases = [
+            ("/dates/last", json!("2027-02-30"), "dates.last"),
+            ("/dates/last", json!("2027-03-01"), "dates.last"),
+            ("/weekdays", json!(["mon", "someday"]), "weekdays[1]"),
+            ("/agents", json!([agents[0], 0]), "agents[1]"),
+            ("/agents", json!([]), "agents"),
+            ("/shift", json!(-3), "shift"),
+            ("/colour", json!("red"), "colour"),
+        ];
+        for (pointer, value, field) in cases {
+            let mut body = good.clone();
+            match body.pointer_mut(pointer) {
+                Some(slot) => *slot = value,
+                None => body[pointer.trim_start_matches('/')] = value,
+            }
+            let response = server
+                .send(
+                    Method::POST,
+                    "/api/v1/schedule/assignments",
+                    Some(&server.admin),
+                    Some(body),
+                )
+                .await;
+            let body = problem(response, 422).await;
+            assert_eq!(body["field"], field, "{} {pointer}: {body}", server.store);
+        }
+
+        let mut unknown = good.clone();
+        unknown["shift"] = json!(early + 100);
+        let response = server
+            .send(
+                Method::POST,
+                "/api/v1/schedule/assignments",
+                Some(&server.admin),
+                Some(unknown),
+            )
+            .await;
+        let body = problem(response, 409).await;
+        assert_eq!(body["conflicts"][0]["reason"]["code"], "unknown_shift");
+        assert_eq!(body["conflicts"].as_array().map(Vec::len), Some(2));
+
+        let malformed = server
+            .client
+            .post(server.url("/api/v1/schedule/assignments"))
+            .bearer_auth(&server.admin)
+            .header("content-type", "application/json")
+            .body("{\"shift\": 1,")
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(problem(malformed, 400).await["code"], "malformed_json");
+        let ids = schedule_ids(&server, "from=2027-03-02&to=2027-03-03").await;
+        assert_eq!(ids, Vec::<i64>::new(), "{}", server.store);
+
+        let missing = "/api/v1/schedule/entries/999";
+        let to = json!({ "agent": agents[0], "shift": early, "date": "2027-03-02" });
+        let response = server
+            .send(Method::PATCH, missing, Some(&server.admin), Some(to))
+            .await;
+        assert_eq!(problem(response, 404).await["code"], "not_found");
+        let bad_date = json!({ "agent": agents[0], "shift": early, "date": "tomorrow" });
+        let path = "/api/v1/schedule/entries/1";
+        let response = server
+            .send(Method::PATCH, path, Some(&server.admin), Some(bad_date))
+            .await;
+        assert_eq!(problem(response, 422).await["field"], "date");
+    }
+}

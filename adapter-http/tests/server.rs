@@ -172,7 +172,7 @@ async fn metrics_count_each_request_by_route_and_status() {
 }
 
 /// The routes the server has, as (method, path).
-const ROUTES: [(&str, &str); 20] = [
+const ROUTES: [(&str, &str); 25] = [
     ("get", "/api/openapi.json"),
     ("get", "/healthz"),
     ("get", "/metrics"),
@@ -193,6 +193,11 @@ const ROUTES: [(&str, &str); 20] = [
     ("post", "/api/v1/shifts"),
     ("patch", "/api/v1/shifts/{id}"),
     ("delete", "/api/v1/shifts/{id}"),
+    ("get", "/api/v1/schedule"),
+    ("post", "/api/v1/schedule/assignments"),
+    ("get", "/api/v1/schedule/entries/{id}"),
+    ("patch", "/api/v1/schedule/entries/{id}"),
+    ("delete", "/api/v1/schedule/entries/{id}"),
 ];
 
 /// The routes anyone may call without a token.

@@ -16,6 +16,7 @@ use utoipa_axum::routes;
 use crate::problem::{Problem, ProblemBody, chain};
 use crate::server::AppState;
 
+pub(crate) mod audit;
 pub(crate) mod login;
 pub(crate) mod schedule;
 pub(crate) mod shifts;
@@ -42,6 +43,7 @@ const SLOW_STORE_CALL: Duration = Duration::from_millis(200);
         (name = "team", description = "The team settings every scheduling rule reads."),
         (name = "shifts", description = "Shift templates: named local times of day."),
         (name = "schedule", description = "Schedule entries: reading, assigning, moving."),
+        (name = "audit", description = "The audit log: who changed what, and when."),
     )
 )]
 struct ApiDoc;
@@ -89,6 +91,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
             schedule::move_entry,
             schedule::remove_entry
         ))
+        .routes(routes!(audit::audit_log))
 }
 
 /// The answer of a health or readiness check.

@@ -754,3 +754,94 @@ async fn bad_assignments_are_refused_naming_the_field() {
         assert_eq!(problem(response, 422).await["field"], "date");
     }
 }
+
+#[tokio::test]
+async fn an_assignment_appears_in_the_audit_log_with_its_request_id() {
+    for server in servers().await {
+        let mei = server.create_agent("ana").await;
+        let early = server.create_shift("early", "06:00", "14:00").await;
+        let batch = json!({
+            "shift": early, "dates": { "first": "2027-03-01", "last": "2027-03-02" },
+            "agents": [mei],
+        });
+        let response = server
+            .client
+            .post(server.url("/api/v1/schedule/assignments"))
+            .bearer_auth(&server.admin)
+            .header("x-request-id", "assign-7")
+            .json(&batch)
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(response.status(), StatusCode::CREATED, "{}", server.store);
+        let written: Value = response.json().await.expect("json");
+
+        let page = server
+            .admin(Method::GET, "/api/v1/audit?subject=schedule", None, 200)
+            .await;
+        let records = page["records"].as_array().expect("records");
+        assert_eq!(records.len(), 1, "{} {page}", server.store);
+        let record = &records[0];
+        assert_eq!(record["action"], "entries_assigned");
+        assert_eq!(record["request_id"], "assign-7", "{}", server.store);
+        let logged = record["after"].to_string();
+        for entry in written["entries"].as_array().expect("entries") {
+            assert!(logged.contains(&entry["id"].to_string()), "{logged}");
+        }
+        assert_eq!(page["next_before"], Value::Null);
+    }
+}
+
+#[tokio::test]
+async fn the_audit_log_is_read_a_page_at_a_time_by_admins_only() {
+    for server in servers().await {
+        server.create_shift("early", "06:00", "14:00").await;
+        server.create_shift("late", "14:00", "22:00").await;
+        let first = server
+            .admin(Method::GET, "/api/v1/audit?limit=1", None, 200)
+            .await;
+        assert_eq!(
+            first["records"][0]["action"], "shift_created",
+            "{}",
+            server.store
+        );
+        let next = first["next_before"].as_i64().expect("a next page");
+        assert_eq!(Some(next), first["records"][0]["id"].as_i64());
+
+        let path = format!("/api/v1/audit?limit=1&before={next}");
+        let second = server.admin(Method::GET, &path, None, 200).await;
+        let older = second["records"][0]["id"].as_i64().expect("id");
+        assert!(older < next, "{} {second}", server.store);
+        assert_eq!(second["records"][0]["action"], "shift_created");
+
+        let answers = server.refusals(Method::GET, "/api/v1/audit", None).await;
+        assert_eq!(answers, refused_for_changers(), "{}", server.store);
+    }
+}
+
+#[tokio::test]
+async fn bad_audit_queries_are_refused_naming_the_parameter() {
+    let cases = [
+        ("limit=0", "limit", "out_of_range"),
+        ("limit=5000", "limit", "out_of_range"),
+        ("limit=many", "limit", "invalid_value"),
+        ("subject=planet:3", "subject", "invalid_value"),
+        ("subject=shift", "subject", "invalid_value"),
+        ("actor=-1", "actor", "out_of_range"),
+        ("page=2", "page", "unknown_field"),
+    ];
+    for server in servers().await {
+        for (query, field, code) in cases {
+            let path = format!("/api/v1/audit?{query}");
+            let response = server
+                .send(Method::GET, &path, Some(&server.admin), None)
+                .await;
+            let body = problem(response, 422).await;
+            assert_eq!(
+                (&body["field"], &body["code"]),
+                (&json!(field), &json!(code)),
+                "{query}"
+            );
+        }
+    }
+}

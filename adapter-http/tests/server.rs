@@ -172,7 +172,7 @@ async fn metrics_count_each_request_by_route_and_status() {
 }
 
 /// The routes the server has, as (method, path).
-const ROUTES: [(&str, &str); 25] = [
+const ROUTES: [(&str, &str); 26] = [
     ("get", "/api/openapi.json"),
     ("get", "/healthz"),
     ("get", "/metrics"),
@@ -198,6 +198,7 @@ const ROUTES: [(&str, &str); 25] = [
     ("get", "/api/v1/schedule/entries/{id}"),
     ("patch", "/api/v1/schedule/entries/{id}"),
     ("delete", "/api/v1/schedule/entries/{id}"),
+    ("get", "/api/v1/audit"),
 ];
 
 /// The routes anyone may call without a token.

@@ -64,7 +64,7 @@ impl TryFrom<TeamView> for TeamSettings {
             .leave_allowances
             .into_iter()
             .map(|(kind, days)| {
-                let field = format!("leave_allowances.{}", kind_name(kind));
+                let field = format!("leave_allowances.{}", kind.as_str());
                 AllowanceDays::new(days)
                     .map(|days| (kind, days))
                     .map_err(|p| Problem::from(p.at(field)))
@@ -86,14 +86,6 @@ impl TryFrom<TeamView> for TeamSettings {
             requeue_when_away: view.requeue_when_away,
         })
     }
-}
-
-/// The wire name of a leave kind, for naming the field at fault.
-fn kind_name(kind: LeaveKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|value| value.as_str().map(str::to_owned))
-        .unwrap_or_else(|| format!("{kind:?}"))
 }
 
 /// The team settings. Staff only.

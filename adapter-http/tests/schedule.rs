@@ -784,10 +784,21 @@ async fn an_assignment_appears_in_the_audit_log_with_its_request_id() {
         let record = &records[0];
         assert_eq!(record["action"], "entries_assigned");
         assert_eq!(record["request_id"], "assign-7", "{}", server.store);
-        let logged = record["after"].to_string();
-        for entry in written["entries"].as_array().expect("entries") {
-            assert!(logged.contains(&entry["id"].to_string()), "{logged}");
-        }
+        assert_eq!(record["actor"]["kind"], "staff", "{record}");
+        let groups = record["after"]["groups"].as_array().expect("groups");
+        let logged: Vec<(Value, Value)> = groups
+            .iter()
+            .flat_map(|group| group["entries"].as_array().expect("entries").iter())
+            .map(|pair| (pair[0].clone(), pair[1].clone()))
+            .collect();
+        let created: Vec<(Value, Value)> = written["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .map(|entry| (entry["id"].clone(), entry["agent"].clone()))
+            .collect();
+        assert_eq!(logged, created, "{}", server.store);
+        assert_eq!(created.len(), 2);
         assert_eq!(page["next_before"], Value::Null);
     }
 }
@@ -843,5 +854,33 @@ async fn bad_audit_queries_are_refused_naming_the_parameter() {
                 "{query}"
             );
         }
+    }
+}
+
+#[tokio::test]
+async fn a_move_onto_other_work_is_refused_with_the_conflict_and_changes_nothing() {
+    for server in servers().await {
+        let (agents, early, existing) = planned_team(&server).await;
+        let one = json!({
+            "shift": early, "dates": { "first": "2027-03-02", "last": "2027-03-02" },
+            "agents": [agents[0]],
+        });
+        let written = server
+            .admin(Method::POST, "/api/v1/schedule/assignments", Some(one), 201)
+            .await;
+        let path = format!("/api/v1/schedule/entries/{}", written["entries"][0]["id"]);
+
+        let onto = json!({ "agent": agents[1], "shift": early, "date": "2027-03-01" });
+        let response = server
+            .send(Method::PATCH, &path, Some(&server.admin), Some(onto))
+            .await;
+        let body = problem(response, 409).await;
+        assert_eq!(body["code"], "schedule_conflicts", "{}", server.store);
+        let conflicts = body["conflicts"].as_array().expect("conflicts");
+        assert_eq!(conflicts.len(), 1, "{body}");
+        assert_eq!(conflicts[0]["reason"]["with"]["entry"], existing);
+
+        let unchanged = server.admin(Method::GET, &path, None, 200).await;
+        assert_eq!(unchanged, written["entries"][0], "{}", server.store);
     }
 }

@@ -2,9 +2,9 @@
 //! service, and maps the results to responses.
 //!
 //! It serves the operational routes (health, readiness, metrics, the OpenAPI document) and
-//! the accounts API under `/api/v1/`: logging in and out, the caller's profile and password,
-//! the staff list, and customer sign-in. Every route that serves team data authenticates
-//! its caller first.
+//! under `/api/v1/`: logging in and out, the caller's profile and password, the staff list,
+//! customer sign-in, the team settings, shift templates, the schedule and the audit log.
+//! Every route that serves team data authenticates its caller first.
 //!
 //! Map, in the order a request meets it:
 //! - [`config`]: flags and environment variables, each with its default; the database URL.

@@ -16,7 +16,11 @@ use utoipa_axum::routes;
 use crate::problem::{Problem, ProblemBody, chain};
 use crate::server::AppState;
 
+pub(crate) mod audit;
 pub(crate) mod login;
+pub(crate) mod schedule;
+pub(crate) mod shifts;
+pub(crate) mod team;
 pub(crate) mod users;
 
 /// Store calls slower than this are logged as warnings.
@@ -36,6 +40,10 @@ const SLOW_STORE_CALL: Duration = Duration::from_millis(200);
         (name = "operations", description = "Health, readiness, metrics and this document."),
         (name = "auth", description = "Logging in and out, for staff and customers."),
         (name = "users", description = "Staff accounts: the caller's own, and the staff list."),
+        (name = "team", description = "The team settings every scheduling rule reads."),
+        (name = "shifts", description = "Shift templates: named local times of day."),
+        (name = "schedule", description = "Schedule entries: reading, assigning, moving."),
+        (name = "audit", description = "The audit log: who changed what, and when."),
     )
 )]
 struct ApiDoc;
@@ -73,6 +81,17 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(users::list_users, users::create_user))
         .routes(routes!(users::get_user, users::update_user))
         .routes(routes!(users::reset_password))
+        .routes(routes!(team::get_team, team::update_team))
+        .routes(routes!(shifts::list_shifts, shifts::create_shift))
+        .routes(routes!(shifts::update_shift, shifts::remove_shift))
+        .routes(routes!(schedule::read_schedule))
+        .routes(routes!(schedule::assign))
+        .routes(routes!(
+            schedule::get_entry,
+            schedule::move_entry,
+            schedule::remove_entry
+        ))
+        .routes(routes!(audit::audit_log))
 }
 
 /// The answer of a health or readiness check.

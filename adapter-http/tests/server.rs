@@ -172,7 +172,7 @@ async fn metrics_count_each_request_by_route_and_status() {
 }
 
 /// The routes the server has, as (method, path).
-const ROUTES: [(&str, &str); 14] = [
+const ROUTES: [(&str, &str); 26] = [
     ("get", "/api/openapi.json"),
     ("get", "/healthz"),
     ("get", "/metrics"),
@@ -187,6 +187,18 @@ const ROUTES: [(&str, &str); 14] = [
     ("get", "/api/v1/users/{id}"),
     ("patch", "/api/v1/users/{id}"),
     ("put", "/api/v1/users/{id}/password"),
+    ("get", "/api/v1/team"),
+    ("put", "/api/v1/team"),
+    ("get", "/api/v1/shifts"),
+    ("post", "/api/v1/shifts"),
+    ("patch", "/api/v1/shifts/{id}"),
+    ("delete", "/api/v1/shifts/{id}"),
+    ("get", "/api/v1/schedule"),
+    ("post", "/api/v1/schedule/assignments"),
+    ("get", "/api/v1/schedule/entries/{id}"),
+    ("patch", "/api/v1/schedule/entries/{id}"),
+    ("delete", "/api/v1/schedule/entries/{id}"),
+    ("get", "/api/v1/audit"),
 ];
 
 /// The routes anyone may call without a token.
@@ -241,6 +253,7 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
             "post" => server.client.post(url),
             "put" => server.client.put(url),
             "patch" => server.client.patch(url),
+            "delete" => server.client.delete(url),
             other => panic!("unexpected method {other}"),
         };
         let status = request.send().await.expect("answer").status();

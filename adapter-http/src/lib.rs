@@ -12,6 +12,7 @@
 //! - [`database`]: opening and migrating the configured store.
 //! - [`server`]: the [`server::App`], its router and middleware, [`server::spawn`] and
 //!   graceful shutdown.
+//! - `state`: what every handler can reach, shared by the routes and the extractors.
 //! - [`request_id`]: the request id and the span every log line of a request carries.
 //! - [`auth`]: tokens, the caller extractors, passwords, login limits, customer sign-in
 //!   and the first admin.
@@ -33,6 +34,7 @@ pub mod problem;
 pub mod request_id;
 mod routes;
 pub mod server;
+mod state;
 pub mod telemetry;
 
 pub use problem::Problem;

@@ -14,9 +14,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::problem::{Problem, ProblemBody, chain};
-use crate::server::AppState;
+use crate::state::AppState;
 
 pub(crate) mod audit;
+pub(crate) mod common;
 pub(crate) mod login;
 pub(crate) mod schedule;
 pub(crate) mod shifts;

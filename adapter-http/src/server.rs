@@ -28,6 +28,7 @@ use crate::metrics::Metrics;
 use crate::problem::{PROBLEM_JSON, Problem};
 use crate::request_id;
 use crate::routes;
+use crate::state::AppState;
 
 /// The largest request body accepted, in bytes (1 MiB).
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
@@ -94,21 +95,6 @@ impl App {
     pub fn signing_key(&self) -> &SigningKey {
         &self.signing_key
     }
-}
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub(crate) struct AppState {
-    /// The operations the routes call.
-    pub(crate) service: Service,
-    /// Tokens, login limits and customer sign-in.
-    pub(crate) auth: Arc<Auth>,
-    /// The store, for readiness.
-    pub(crate) store: Arc<dyn Store>,
-    /// The server's metrics.
-    pub(crate) metrics: Metrics,
-    /// The OpenAPI document, rendered once.
-    pub(crate) openapi: Arc<str>,
 }
 
 /// The OpenAPI document of every route the server has.

@@ -17,7 +17,7 @@ use shiftdesk_core::staff::{Actor, Context, RequestId};
 use crate::auth::token::Holder;
 use crate::problem::Problem;
 use crate::request_id::REQUEST_ID_HEADER;
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// The keys kept before the cache is emptied, so it cannot grow without bound.
 const CACHE_LIMIT: usize = 10_000;

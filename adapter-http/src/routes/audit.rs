@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use crate::auth::caller::Caller;
 use crate::problem::{Problem, ProblemBody};
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// How many records a page holds when the caller does not say.
 const DEFAULT_PAGE: usize = 50;

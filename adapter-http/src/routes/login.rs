@@ -1,65 +1,31 @@
 //! Logging in and out: staff by login and password, customers by the ticketing platform's
 //! signature (or anonymously, where allowed).
 
-use std::net::{IpAddr, SocketAddr};
-
 use axum::Json;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use shiftdesk_core::Service;
 use shiftdesk_core::account::LoginRefusal;
 use shiftdesk_core::conversation::NewCustomer;
 use shiftdesk_core::error::AccountError;
-use shiftdesk_core::staff::{Actor, Agent, Context};
+use shiftdesk_core::staff::{Actor, Context};
 use shiftdesk_core::text::{DisplayName, ExternalId};
 use utoipa::ToSchema;
 
 use crate::auth::caller::{Caller, context};
-use crate::auth::limit::TooMany;
 use crate::auth::password;
-use crate::auth::token::{Holder, Issued};
+use crate::auth::token::Holder;
 use crate::extract::ApiJson;
 use crate::problem::{Problem, ProblemBody};
-use crate::routes::users::AgentView;
-use crate::server::AppState;
+use crate::routes::common::{ClientAddress, TokenAnswer, issue, too_many};
+use crate::state::AppState;
 
 /// The display name of a customer the platform did not name.
 const UNNAMED_CUSTOMER: &str = "Customer";
 /// The display name of an anonymous customer who gave none.
 const ANONYMOUS_CUSTOMER: &str = "Anonymous customer";
-
-/// The client's IP address, as the connection shows it; unknown when the router is called
-/// without a socket.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ClientAddress(pub(crate) Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>();
-        Ok(ClientAddress(peer.map(|info| info.0.ip())))
-    }
-}
-
-/// The 429 answer to an attempt over a limit, with `Retry-After` in whole seconds.
-pub(crate) fn too_many(limit: TooMany) -> Response {
-    let seconds = limit.retry_after.as_secs_f64().ceil().max(1.0) as u64;
-    tracing::warn!(retry_after = seconds, "login attempts over the limit");
-    let mut response = Problem::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "too_many_attempts",
-        format!("too many login attempts; try again in {seconds} s"),
-    )
-    .into_response();
-    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
-    }
-    response
-}
 
 /// A staff member's credentials.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -69,41 +35,6 @@ pub(crate) struct Credentials {
     login: String,
     /// Their password.
     password: String,
-}
-
-/// A token for a staff member.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct TokenAnswer {
-    /// The bearer token to send as `Authorization: Bearer <token>`.
-    token: String,
-    /// When it stops being accepted (RFC 3339).
-    expires_at: String,
-    /// Who it speaks for.
-    agent: AgentView,
-}
-
-impl TokenAnswer {
-    /// Issues a token for `holder` and answers with it.
-    pub(crate) fn issue(
-        state: &AppState,
-        holder: &Holder,
-        agent: Agent,
-    ) -> Result<TokenAnswer, Problem> {
-        let issued = issue(state, holder, agent.display_name.as_str())?;
-        Ok(TokenAnswer {
-            token: issued.token,
-            expires_at: humantime::format_rfc3339_seconds(issued.expires_at).to_string(),
-            agent: agent.into(),
-        })
-    }
-}
-
-fn issue(state: &AppState, holder: &Holder, name: &str) -> Result<Issued, Problem> {
-    state
-        .auth
-        .tokens
-        .issue(holder, name)
-        .map_err(|error| Problem::internal(&error))
 }
 
 /// Records a failed login in the audit log and answers it.

@@ -23,7 +23,7 @@ use utoipa::ToSchema;
 use crate::auth::caller::Caller;
 use crate::extract::ApiJson;
 use crate::problem::{Problem, ProblemBody};
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// The most days one schedule read covers: two months, so one answer stays small.
 const MAX_READ_DAYS: u32 = 62;

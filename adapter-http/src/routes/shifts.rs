@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use crate::auth::caller::Caller;
 use crate::extract::ApiJson;
 use crate::problem::{Problem, ProblemBody};
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// A shift template as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]

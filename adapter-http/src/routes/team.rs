@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use crate::auth::caller::Caller;
 use crate::extract::ApiJson;
 use crate::problem::{Problem, ProblemBody};
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// The team settings as the API shows and takes them.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -8,11 +8,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer};
 use shiftdesk_core::account::LoginRefusal;
 use shiftdesk_core::error::AccountError;
 use shiftdesk_core::ids::AgentId;
-use shiftdesk_core::staff::{Actor, Agent, AgentUpdate, Capacity, Context, NewAgent, Role};
+use shiftdesk_core::staff::{Actor, AgentUpdate, Capacity, Context, NewAgent, Role};
 use shiftdesk_core::text::{DisplayName, Login, Skill};
 use utoipa::ToSchema;
 
@@ -21,42 +21,8 @@ use crate::auth::password;
 use crate::auth::token::Holder;
 use crate::extract::ApiJson;
 use crate::problem::{Problem, ProblemBody};
-use crate::routes::login::{ClientAddress, TokenAnswer, too_many};
-use crate::server::AppState;
-
-/// A staff member as the API shows them.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct AgentView {
-    /// Their id.
-    id: i64,
-    /// What they log in with.
-    login: String,
-    /// What colleagues and customers see.
-    display_name: String,
-    /// `agent` or `admin`.
-    #[schema(value_type = String, example = "agent")]
-    role: Role,
-    /// Inactive staff cannot log in or be scheduled.
-    active: bool,
-    /// Skills that shifts may require.
-    skills: Vec<String>,
-    /// How many unresolved conversations they may hold; absent for the team default.
-    capacity: Option<u32>,
-}
-
-impl From<Agent> for AgentView {
-    fn from(agent: Agent) -> Self {
-        AgentView {
-            id: agent.id.get(),
-            login: agent.login.as_str().to_owned(),
-            display_name: agent.display_name.as_str().to_owned(),
-            role: agent.role,
-            active: agent.active,
-            skills: agent.skills.iter().map(|s| s.as_str().to_owned()).collect(),
-            capacity: agent.capacity.map(|capacity| capacity.get()),
-        }
-    }
-}
+use crate::routes::common::{AgentView, ClientAddress, TokenAnswer, too_many};
+use crate::state::AppState;
 
 /// A new staff member, with their first password.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -1,0 +1,26 @@
+//! What every handler can reach: the state the router hands each request. Kept apart from
+//! [`crate::server`] so that routes and extractors depend on it without depending on the
+//! server that builds them.
+
+use std::sync::Arc;
+
+use shiftdesk_core::Service;
+use shiftdesk_core::store::Store;
+
+use crate::auth::Auth;
+use crate::metrics::Metrics;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    /// The operations the routes call.
+    pub(crate) service: Service,
+    /// Tokens, login limits and customer sign-in.
+    pub(crate) auth: Arc<Auth>,
+    /// The store, for readiness.
+    pub(crate) store: Arc<dyn Store>,
+    /// The server's metrics.
+    pub(crate) metrics: Metrics,
+    /// The OpenAPI document, rendered once.
+    pub(crate) openapi: Arc<str>,
+}

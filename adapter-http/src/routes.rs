@@ -18,9 +18,11 @@ use crate::state::AppState;
 
 pub(crate) mod audit;
 pub(crate) mod common;
+pub(crate) mod leave;
 pub(crate) mod login;
 pub(crate) mod schedule;
 pub(crate) mod shifts;
+pub(crate) mod swaps;
 pub(crate) mod team;
 pub(crate) mod users;
 
@@ -44,6 +46,8 @@ const SLOW_STORE_CALL: Duration = Duration::from_millis(200);
         (name = "team", description = "The team settings every scheduling rule reads."),
         (name = "shifts", description = "Shift templates: named local times of day."),
         (name = "schedule", description = "Schedule entries: reading, assigning, moving."),
+        (name = "leave", description = "Leave requests: asking, withdrawing, deciding."),
+        (name = "swaps", description = "Swap requests: offering a shift, answering, deciding."),
         (name = "audit", description = "The audit log: who changed what, and when."),
     )
 )]
@@ -92,6 +96,19 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
             schedule::move_entry,
             schedule::remove_entry
         ))
+        .routes(routes!(leave::list_leave, leave::request_leave))
+        .routes(routes!(leave::get_leave))
+        .routes(routes!(leave::approve_leave))
+        .routes(routes!(leave::reject_leave))
+        .routes(routes!(leave::cancel_leave))
+        .routes(routes!(leave::revoke_leave))
+        .routes(routes!(swaps::list_swaps, swaps::request_swap))
+        .routes(routes!(swaps::get_swap))
+        .routes(routes!(swaps::accept_swap))
+        .routes(routes!(swaps::decline_swap))
+        .routes(routes!(swaps::cancel_swap))
+        .routes(routes!(swaps::approve_swap))
+        .routes(routes!(swaps::reject_swap))
         .routes(routes!(audit::audit_log))
 }
 

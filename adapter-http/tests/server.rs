@@ -172,7 +172,7 @@ async fn metrics_count_each_request_by_route_and_status() {
 }
 
 /// The routes the server has, as (method, path).
-const ROUTES: [(&str, &str); 26] = [
+const ROUTES: [(&str, &str); 41] = [
     ("get", "/api/openapi.json"),
     ("get", "/healthz"),
     ("get", "/metrics"),
@@ -198,6 +198,21 @@ const ROUTES: [(&str, &str); 26] = [
     ("get", "/api/v1/schedule/entries/{id}"),
     ("patch", "/api/v1/schedule/entries/{id}"),
     ("delete", "/api/v1/schedule/entries/{id}"),
+    ("get", "/api/v1/leave"),
+    ("post", "/api/v1/leave"),
+    ("get", "/api/v1/leave/{id}"),
+    ("post", "/api/v1/leave/{id}/approve"),
+    ("post", "/api/v1/leave/{id}/reject"),
+    ("post", "/api/v1/leave/{id}/cancel"),
+    ("post", "/api/v1/leave/{id}/revoke"),
+    ("get", "/api/v1/swaps"),
+    ("post", "/api/v1/swaps"),
+    ("get", "/api/v1/swaps/{id}"),
+    ("post", "/api/v1/swaps/{id}/accept"),
+    ("post", "/api/v1/swaps/{id}/decline"),
+    ("post", "/api/v1/swaps/{id}/cancel"),
+    ("post", "/api/v1/swaps/{id}/approve"),
+    ("post", "/api/v1/swaps/{id}/reject"),
     ("get", "/api/v1/audit"),
 ];
 

@@ -91,9 +91,9 @@ impl From<NewEntry> for EntryView {
 #[serde(deny_unknown_fields)]
 pub(crate) struct DatesBody {
     /// The first date, `YYYY-MM-DD`.
-    first: String,
+    pub(crate) first: String,
     /// The last date, `YYYY-MM-DD`.
-    last: String,
+    pub(crate) last: String,
 }
 
 /// One shift for many agents over many dates.
@@ -142,7 +142,7 @@ pub(crate) struct MoveBody {
     date: String,
 }
 
-fn date(field: &'static str, raw: &str) -> Result<NaiveDate, Problem> {
+pub(crate) fn date(field: &'static str, raw: &str) -> Result<NaiveDate, Problem> {
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
         InputProblem::Invalid("must be a date as YYYY-MM-DD")
             .at(field)
@@ -150,7 +150,7 @@ fn date(field: &'static str, raw: &str) -> Result<NaiveDate, Problem> {
     })
 }
 
-fn date_range(
+pub(crate) fn date_range(
     first: (&'static str, &str),
     last: (&'static str, &str),
 ) -> Result<DateRange, Problem> {
@@ -159,7 +159,7 @@ fn date_range(
     DateRange::new(from, to).map_err(|p| p.at(last.0).into())
 }
 
-fn agent(field: String, raw: i64) -> Result<AgentId, Problem> {
+pub(crate) fn agent(field: String, raw: i64) -> Result<AgentId, Problem> {
     AgentId::try_from(raw).map_err(|p| p.at(field).into())
 }
 

@@ -8,7 +8,8 @@ use std::fmt;
 use std::sync::Mutex;
 
 use chrono::{
-    DateTime, Days, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeDelta, TimeZone as _, Utc,
+    DateTime, Days, LocalResult, NaiveDate, NaiveDateTime, Offset, SubsecRound, TimeDelta,
+    TimeZone as _, Utc,
 };
 use serde::{Deserialize, Serialize};
 
@@ -289,13 +290,14 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 }
 
-/// The operating system's clock.
+/// The operating system's clock, to the microsecond: the precision every store keeps, so an
+/// instant answered when something is written equals the one read back later.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        Utc::now().trunc_subsecs(6)
     }
 }
 
@@ -339,6 +341,17 @@ impl Clock for ManualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_system_clock_reads_whole_microseconds() {
+        let readings: Vec<u32> = (0..20)
+            .map(|_| SystemClock.now().timestamp_subsec_nanos())
+            .collect();
+        assert!(
+            readings.iter().all(|nanos| nanos % 1000 == 0),
+            "{readings:?}"
+        );
+    }
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text)

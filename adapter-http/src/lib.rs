@@ -4,7 +4,7 @@
 //! It serves the operational routes (health, readiness, metrics, the OpenAPI document) and
 //! under `/api/v1/`: logging in and out, the caller's profile and password, the staff list,
 //! customer sign-in, the team settings, shift templates, the schedule, leave and swap
-//! requests, and the audit log.
+//! requests, canned replies, and the audit log.
 //! Every route that serves team data authenticates its caller first.
 //!
 //! Map, in the order a request meets it:

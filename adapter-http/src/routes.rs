@@ -17,6 +17,7 @@ use crate::problem::{Problem, ProblemBody, chain};
 use crate::state::AppState;
 
 pub(crate) mod audit;
+pub(crate) mod canned;
 pub(crate) mod common;
 pub(crate) mod leave;
 pub(crate) mod login;
@@ -48,6 +49,8 @@ const SLOW_STORE_CALL: Duration = Duration::from_millis(200);
         (name = "schedule", description = "Schedule entries: reading, assigning, moving."),
         (name = "leave", description = "Leave requests: asking, withdrawing, deciding."),
         (name = "swaps", description = "Swap requests: offering a shift, answering, deciding."),
+        (name = "canned replies", description = "Saved replies with variables, personal or \
+            public, and rendering them for a conversation."),
         (name = "audit", description = "The audit log: who changed what, and when."),
     )
 )]
@@ -109,6 +112,16 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(swaps::cancel_swap))
         .routes(routes!(swaps::approve_swap))
         .routes(routes!(swaps::reject_swap))
+        .routes(routes!(
+            canned::list_canned_replies,
+            canned::create_canned_reply
+        ))
+        .routes(routes!(
+            canned::get_canned_reply,
+            canned::update_canned_reply,
+            canned::delete_canned_reply
+        ))
+        .routes(routes!(canned::render_canned_reply))
         .routes(routes!(audit::audit_log))
 }
 

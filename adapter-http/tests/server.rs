@@ -172,7 +172,7 @@ async fn metrics_count_each_request_by_route_and_status() {
 }
 
 /// The routes the server has, as (method, path).
-const ROUTES: [(&str, &str); 41] = [
+const ROUTES: [(&str, &str); 47] = [
     ("get", "/api/openapi.json"),
     ("get", "/healthz"),
     ("get", "/metrics"),
@@ -213,6 +213,12 @@ const ROUTES: [(&str, &str); 41] = [
     ("post", "/api/v1/swaps/{id}/cancel"),
     ("post", "/api/v1/swaps/{id}/approve"),
     ("post", "/api/v1/swaps/{id}/reject"),
+    ("get", "/api/v1/canned-replies"),
+    ("post", "/api/v1/canned-replies"),
+    ("get", "/api/v1/canned-replies/{id}"),
+    ("patch", "/api/v1/canned-replies/{id}"),
+    ("delete", "/api/v1/canned-replies/{id}"),
+    ("post", "/api/v1/canned-replies/{id}/render"),
     ("get", "/api/v1/audit"),
 ];
 

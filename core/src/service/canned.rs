@@ -108,6 +108,17 @@ impl Service {
         visible_replies(tx.as_mut(), ctx).await
     }
 
+    /// One reply the caller sees; another agent's personal reply, or any reply asked for by a
+    /// customer, is not found.
+    pub async fn canned_reply(
+        &self,
+        ctx: &Context,
+        id: CannedReplyId,
+    ) -> Result<CannedReply, CannedError> {
+        let mut tx = self.read().await?;
+        visible_reply(tx.as_mut(), ctx, id).await
+    }
+
     /// The caller's replies matching `query`: exact shortcode, then prefix, then title.
     pub async fn lookup_canned_replies(
         &self,

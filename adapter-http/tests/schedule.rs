@@ -2,121 +2,13 @@
 //! over the real server on port 0 and each store (memory and SQLite always, PostgreSQL when
 //! `SHIFTDESK_TEST_DATABASE_URL` names a server).
 
-use std::time::Duration;
+mod common;
 
+use common::{TestServer, problem, servers};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use shiftdesk_http::auth::bootstrap::first_admin;
-use shiftdesk_http::config::DatabaseUrl;
-use shiftdesk_http::database::{OpenedStore, open_store};
-use shiftdesk_http::keys::signing_key;
-use shiftdesk_http::{App, RunningServer, Settings, spawn};
-use tempfile::TempDir;
-
-const PASSWORD: &str = "a long enough password";
-
-/// A server over one store, with tokens for an admin, an agent and a customer.
-struct TestServer {
-    /// Which store it runs on, for failure messages.
-    store: &'static str,
-    server: RunningServer,
-    client: reqwest::Client,
-    admin: String,
-    agent: String,
-    customer: String,
-    _folder: TempDir,
-    _database: Option<TempDir>,
-}
-
-/// Settings for tests: token states read on every request, and anonymous customers, so a
-/// customer token is at hand.
-fn test_settings() -> Settings {
-    let mut settings = Settings::new("127.0.0.1:0".parse().expect("address"));
-    settings.auth.token_state_ttl = Duration::ZERO;
-    settings.auth.anonymous_customers = true;
-    settings
-}
 
 impl TestServer {
-    async fn start(store: &'static str, opened: OpenedStore, database: Option<TempDir>) -> Self {
-        let (key, _) = signing_key(None, &DatabaseUrl::Memory).expect("key");
-        let app = App::new(opened, key);
-        let folder = tempfile::tempdir().expect("temp dir");
-        let password_file = folder.path().join("admin-password");
-        first_admin(app.service(), &password_file)
-            .await
-            .expect("first admin");
-        let admin_password = std::fs::read_to_string(&password_file)
-            .expect("password file")
-            .trim()
-            .to_owned();
-        let server = spawn(app, test_settings()).await.expect("server starts");
-        let mut test = TestServer {
-            store,
-            server,
-            client: reqwest::Client::new(),
-            admin: String::new(),
-            agent: String::new(),
-            customer: String::new(),
-            _folder: folder,
-            _database: database,
-        };
-        test.admin = test.token("admin", &admin_password).await;
-        test.create_agent("mei").await;
-        test.agent = test.token("mei", PASSWORD).await;
-        let customer = test
-            .send(Method::POST, "/api/v1/auth/customer", None, Some(json!({})))
-            .await;
-        assert_eq!(customer.status(), StatusCode::OK, "{}", store);
-        let customer: Value = customer.json().await.expect("json");
-        test.customer = customer["token"].as_str().expect("token").to_owned();
-        test
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.server.local_addr())
-    }
-
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> reqwest::Response {
-        let mut request = self.client.request(method, self.url(path));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        request.send().await.expect("answer")
-    }
-
-    async fn token(&self, login: &str, password: &str) -> String {
-        let body = json!({ "login": login, "password": password });
-        let response = self
-            .send(Method::POST, "/api/v1/auth/login", None, Some(body))
-            .await;
-        assert_eq!(response.status(), StatusCode::OK, "{}", self.store);
-        let body: Value = response.json().await.expect("json");
-        body["token"].as_str().expect("token").to_owned()
-    }
-
-    /// Creates an agent as the admin; returns their id.
-    async fn create_agent(&self, login: &str) -> i64 {
-        let body = json!({
-            "login": login, "display_name": login, "role": "agent", "password": PASSWORD,
-        });
-        let response = self
-            .send(Method::POST, "/api/v1/users", Some(&self.admin), Some(body))
-            .await;
-        assert_eq!(response.status(), StatusCode::CREATED, "{}", self.store);
-        let created: Value = response.json().await.expect("json");
-        created["id"].as_i64().expect("id")
-    }
-
     /// Sends as the admin and expects `status`; returns the body.
     async fn admin(&self, method: Method, path: &str, body: Option<Value>, status: u16) -> Value {
         let response = self.send(method, path, Some(&self.admin), body).await;
@@ -125,15 +17,6 @@ impl TestServer {
             return Value::Null;
         }
         response.json().await.expect("json")
-    }
-
-    /// Creates a shift template as the admin; returns its id.
-    async fn create_shift(&self, name: &str, start: &str, end: &str) -> i64 {
-        let body = json!({ "name": name, "start": start, "end": end });
-        let created = self
-            .admin(Method::POST, "/api/v1/shifts", Some(body), 201)
-            .await;
-        created["id"].as_i64().expect("id")
     }
 
     /// The status and problem code each caller gets: no token, customer, agent.
@@ -151,31 +34,6 @@ impl TestServer {
         }
         answers.try_into().expect("three")
     }
-}
-
-async fn servers() -> Vec<TestServer> {
-    let mut servers = Vec::new();
-    let memory = open_store(&DatabaseUrl::Memory).await.expect("memory");
-    servers.push(TestServer::start("memory", memory, None).await);
-
-    let folder = tempfile::tempdir().expect("temp dir");
-    let file = DatabaseUrl::Sqlite(folder.path().join("team.db"));
-    let sqlite = open_store(&file).await.expect("sqlite");
-    servers.push(TestServer::start("sqlite", sqlite, Some(folder)).await);
-
-    if let Some(store) = shiftdesk_store_postgres::testing::fresh_store().await {
-        let opened = OpenedStore { store, pool: None };
-        servers.push(TestServer::start("postgres", opened, None).await);
-    }
-    servers
-}
-
-/// The problem body, checked to be one.
-async fn problem(response: reqwest::Response, status: u16) -> Value {
-    assert_eq!(response.status().as_u16(), status);
-    let content_type = response.headers()["content-type"].to_str().expect("ascii");
-    assert_eq!(content_type, "application/problem+json");
-    response.json().await.expect("json body")
 }
 
 fn refused_for_readers() -> [(u16, Value); 3] {
@@ -409,7 +267,7 @@ async fn bad_shift_templates_are_refused_naming_the_field() {
 /// 2027-03-01. Returns (agents, shift id, existing entry id).
 async fn planned_team(server: &TestServer) -> (Vec<i64>, i64, i64) {
     let mut agents = vec![server.create_agent("ana").await];
-    agents.push(server.create_agent("ben").await);
+    agents.push(server.create_agent("bo").await);
     agents.push(server.create_agent("cy").await);
     let early = server.create_shift("early", "06:00", "14:00").await;
     let one = json!({

@@ -19,8 +19,10 @@ use crate::state::AppState;
 pub(crate) mod audit;
 pub(crate) mod canned;
 pub(crate) mod common;
+pub(crate) mod conversations;
 pub(crate) mod leave;
 pub(crate) mod login;
+pub(crate) mod page;
 pub(crate) mod schedule;
 pub(crate) mod shifts;
 pub(crate) mod swaps;
@@ -51,6 +53,8 @@ const SLOW_STORE_CALL: Duration = Duration::from_millis(200);
         (name = "swaps", description = "Swap requests: offering a shift, answering, deciding."),
         (name = "canned replies", description = "Saved replies with variables, personal or \
             public, and rendering them for a conversation."),
+        (name = "conversations", description = "Conversations: finding, reading, writing, \
+            handing over, closing and exporting them."),
         (name = "audit", description = "The audit log: who changed what, and when."),
     )
 )]
@@ -122,6 +126,21 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
             canned::delete_canned_reply
         ))
         .routes(routes!(canned::render_canned_reply))
+        .routes(routes!(
+            conversations::list_conversations,
+            conversations::open_conversation
+        ))
+        .routes(routes!(conversations::count_conversations))
+        .routes(routes!(conversations::export_conversations))
+        .routes(routes!(conversations::get_conversation))
+        .routes(routes!(
+            conversations::list_messages,
+            conversations::send_message
+        ))
+        .routes(routes!(conversations::take_conversation))
+        .routes(routes!(conversations::transfer_conversation))
+        .routes(routes!(conversations::change_status))
+        .routes(routes!(conversations::mark_read))
         .routes(routes!(audit::audit_log))
 }
 

@@ -1,7 +1,8 @@
 //! The audit log: who changed what, when, and what it looked like before and after.
 //!
 //! Every change to the team, schedules, leave and swaps writes one record in the same atomic
-//! step as the change itself, so the log never disagrees with the data.
+//! step as the change itself, so the log never disagrees with the data. Logins and exports of
+//! conversations are recorded too: they change nothing, but who did them matters.
 
 use std::collections::HashMap;
 
@@ -12,6 +13,7 @@ use crate::account::{AttemptedLogin, LoginRefusal, TokenVersion};
 use crate::ids::{AgentId, AuditId, EntryId, LeaveId, ShiftId, SwapId};
 use crate::leave::LeaveRequest;
 use crate::schedule::{EntryOrigin, EntryStatus, ScheduleEntry};
+use crate::search::{ConversationFilter, ExportFormat};
 use crate::shift::ShiftTemplate;
 use crate::staff::{Actor, Agent, RequestId};
 use crate::swap::SwapRequest;
@@ -76,6 +78,7 @@ pub enum AuditAction {
     LoginFailed,
     PasswordChanged,
     LoggedOutEverywhere,
+    ConversationsExported,
 }
 
 /// What a change was made to.
@@ -99,6 +102,8 @@ pub enum Subject {
     /// A login no staff member holds, tried in a failed login; the record's snapshot says
     /// which.
     UnknownLogin,
+    /// The conversations an export matched; the record's snapshot holds its filter.
+    Conversations,
 }
 
 /// The state of a subject at one moment.
@@ -157,6 +162,13 @@ pub enum Snapshot {
         login: AttemptedLogin,
         /// Why it failed.
         refusal: LoginRefusal,
+    },
+    /// What an export was asked for, within the exporter's scope.
+    Export {
+        /// The filter.
+        filter: ConversationFilter,
+        /// The format.
+        format: ExportFormat,
     },
 }
 
@@ -218,7 +230,8 @@ impl Snapshot {
             | Snapshot::Agent { .. }
             | Snapshot::Shift { .. }
             | Snapshot::Sessions { .. }
-            | Snapshot::LoginAttempt { .. } => Vec::new(),
+            | Snapshot::LoginAttempt { .. }
+            | Snapshot::Export { .. } => Vec::new(),
         }
     }
 }

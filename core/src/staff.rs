@@ -74,6 +74,25 @@ pub struct AgentUpdate {
     pub capacity: Option<Option<Capacity>>,
 }
 
+impl AgentUpdate {
+    /// Whether the update only touches what staff may change about themselves: their display
+    /// name. Role, activity, skills and capacity are the admins' to decide.
+    pub fn is_own_profile_change(&self) -> bool {
+        let AgentUpdate {
+            display_name,
+            role,
+            active,
+            skills,
+            capacity,
+        } = self;
+        display_name.is_some()
+            && role.is_none()
+            && active.is_none()
+            && skills.is_none()
+            && capacity.is_none()
+    }
+}
+
 /// Who is acting: every service call names one, and every rule about who may do what reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -4,33 +4,26 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use serde::Serialize;
-use shiftdesk_core::audit::{AuditQuery, AuditRecord, Subject};
+use axum::http::Uri;
+use axum::response::{IntoResponse, Response};
+use shiftdesk_core::audit::{AuditQuery, Subject};
 use shiftdesk_core::ids::{AgentId, AuditId};
 use shiftdesk_core::input::Problem as InputProblem;
-use utoipa::ToSchema;
 
 use crate::auth::caller::Caller;
 use crate::problem::{Problem, ProblemBody};
+use crate::routes::page::{PageRequest, Paging, known_only};
 use crate::state::AppState;
 
-/// How many records a page holds when the caller does not say.
-const DEFAULT_PAGE: usize = 50;
+/// Pages of the audit log, newest first.
+const PAGES: Paging = Paging {
+    list: "audit",
+    default: 50,
+    max: 1000,
+};
 
 /// The query parameters the audit log reads.
-const PARAMETERS: [&str; 4] = ["subject", "actor", "before", "limit"];
-
-/// One page of the audit log.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct AuditPage {
-    /// The records, newest first: `id`, `at`, `actor`, `request_id`, `action`, `subject`,
-    /// and the subject's `before` and `after` snapshots.
-    #[schema(value_type = Vec<Object>)]
-    records: Vec<AuditRecord>,
-    /// When the page is full, the `before` that reads the next, older page.
-    next_before: Option<i64>,
-}
+const PARAMETERS: [&str; 4] = ["subject", "actor", "cursor", "limit"];
 
 fn invalid(field: &'static str, rule: &'static str) -> Problem {
     InputProblem::Invalid(rule).at(field).into()
@@ -38,8 +31,8 @@ fn invalid(field: &'static str, rule: &'static str) -> Problem {
 
 /// `team`, `schedule`, `unknown_login`, or a kind and an id such as `shift:3`.
 fn subject(raw: &str) -> Result<Subject, Problem> {
-    const RULE: &str = "must be team, schedule, unknown_login, or agent, shift, entry, leave or \
-        swap followed by :id, such as shift:3";
+    const RULE: &str = "must be team, schedule, unknown_login, conversations, or agent, shift, \
+        entry, leave or swap followed by :id, such as shift:3";
     let bad = || invalid("subject", RULE);
     let (kind, id) = match raw.split_once(':') {
         Some((kind, id)) => (kind, Some(id)),
@@ -49,6 +42,7 @@ fn subject(raw: &str) -> Result<Subject, Problem> {
         ("team", None) => Subject::Team,
         ("schedule", None) => Subject::Schedule,
         ("unknown_login", None) => Subject::UnknownLogin,
+        ("conversations", None) => Subject::Conversations,
         ("agent", Some(id)) => Subject::Agent(id.parse().map_err(|_| bad())?),
         ("shift", Some(id)) => Subject::Shift(id.parse().map_err(|_| bad())?),
         ("entry", Some(id)) => Subject::Entry(id.parse().map_err(|_| bad())?),
@@ -59,18 +53,9 @@ fn subject(raw: &str) -> Result<Subject, Problem> {
     Ok(subject)
 }
 
-fn audit_query(params: &HashMap<String, String>) -> Result<AuditQuery, Problem> {
-    if let Some(unknown) = params
-        .keys()
-        .find(|key| !PARAMETERS.contains(&key.as_str()))
-    {
-        return Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unknown_field",
-            format!("{unknown}: unknown query parameter; expected subject, actor, before, limit"),
-        )
-        .with_field(unknown.clone()));
-    }
+/// The query and the page it asks for.
+fn audit_query(params: &HashMap<String, String>) -> Result<(AuditQuery, PageRequest), Problem> {
+    known_only(params, &PARAMETERS)?;
     let actor = params
         .get("actor")
         .map(|id| {
@@ -78,25 +63,18 @@ fn audit_query(params: &HashMap<String, String>) -> Result<AuditQuery, Problem> 
                 .map_err(|p| Problem::from(p.at("actor")))
         })
         .transpose()?;
-    let before = params
-        .get("before")
-        .map(|id| {
-            id.parse::<AuditId>()
-                .map_err(|p| Problem::from(p.at("before")))
-        })
+    let page = PAGES.request(params)?;
+    let before = page
+        .after
+        .map(|id| AuditId::try_from(id).map_err(|p| Problem::from(p.at("cursor"))))
         .transpose()?;
-    let limit = match params.get("limit") {
-        Some(raw) => raw
-            .parse()
-            .map_err(|_| invalid("limit", "must be a positive whole number"))?,
-        None => DEFAULT_PAGE,
-    };
-    Ok(AuditQuery {
+    let query = AuditQuery {
         subject: params.get("subject").map(|raw| subject(raw)).transpose()?,
         actor,
         before,
-        limit,
-    })
+        limit: page.limit,
+    };
+    Ok((query, page))
 }
 
 /// Audit records, newest first, optionally only about one subject or by one staff member.
@@ -108,16 +86,18 @@ fn audit_query(params: &HashMap<String, String>) -> Result<AuditQuery, Problem> 
     security(("bearer" = [])),
     params(
         ("subject" = Option<String>, Query, description = "`team`, `schedule`, \
-            `unknown_login`, or `agent`, `shift`, `entry`, `leave` or `swap` and an id, such \
-            as `shift:3`."),
+            `unknown_login`, `conversations`, or `agent`, `shift`, `entry`, `leave` or `swap` \
+            and an id, such as `shift:3`."),
         ("actor" = Option<i64>, Query, description = "Only records by this staff member."),
-        ("before" = Option<i64>, Query, description = "Only records older than this one: \
-            the previous page's `next_before`."),
         ("limit" = Option<u32>, Query, description = "At most this many records, 1 to 1000; \
             50 if absent."),
+        ("cursor" = Option<String>, Query, description = "Where to go on: the `cursor` of \
+            the previous answer's `Link: <…>; rel=\"next\"`."),
     ),
     responses(
-        (status = 200, description = "One page of records.", body = AuditPage),
+        (status = 200, description = "One page of records, newest first: `id`, `at`, \
+            `actor`, `request_id`, `action`, `subject`, and the subject's `before` and `after` \
+            snapshots. A full page carries `Link: <…>; rel=\"next\"`.", body = Vec<Object>),
         (status = 401, description = "No valid token (`unauthorized`).",
             body = ProblemBody<'static>, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin (`forbidden`).",
@@ -131,17 +111,11 @@ fn audit_query(params: &HashMap<String, String>) -> Result<AuditQuery, Problem> 
 pub(crate) async fn audit_log(
     State(state): State<AppState>,
     Caller(ctx): Caller,
+    uri: Uri,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<AuditPage>, Problem> {
-    let query = audit_query(&params)?;
-    let records = state.service.audit_log(&ctx, query.clone()).await?;
-    let next_before = if records.len() == query.limit {
-        records.last().map(|record| record.id.get())
-    } else {
-        None
-    };
-    Ok(Json(AuditPage {
-        records,
-        next_before,
-    }))
+) -> Result<Response, Problem> {
+    let (query, page) = audit_query(&params)?;
+    let records = state.service.audit_log(&ctx, query).await?;
+    let (returned, last) = (records.len(), records.last().map(|record| record.id.get()));
+    Ok(PAGES.link_next(Json(records).into_response(), &uri, page, returned, last))
 }

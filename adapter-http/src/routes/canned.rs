@@ -19,6 +19,7 @@ use utoipa::ToSchema;
 use crate::auth::caller::Caller;
 use crate::extract::ApiJson;
 use crate::problem::{Problem, ProblemBody};
+use crate::routes::page::known_only;
 use crate::state::AppState;
 
 /// The query parameters the list takes.
@@ -148,17 +149,7 @@ fn reply_id(raw: &str) -> Result<CannedReplyId, Problem> {
 
 /// The list's parameters, refusing any other.
 fn list_query(params: &HashMap<String, String>) -> Result<(Option<&str>, Option<Topic>), Problem> {
-    if let Some(unknown) = params
-        .keys()
-        .find(|key| !PARAMETERS.contains(&key.as_str()))
-    {
-        return Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unknown_field",
-            format!("{unknown}: unknown query parameter; expected prefix, category"),
-        )
-        .with_field(unknown.clone()));
-    }
+    known_only(params, &PARAMETERS)?;
     let category = parse_category(params.get("category").map(String::as_str))?;
     Ok((params.get("prefix").map(String::as_str), category))
 }

@@ -25,6 +25,7 @@ use utoipa::ToSchema;
 use crate::auth::caller::Caller;
 use crate::extract::{ApiJson, parse_json};
 use crate::problem::{Problem, ProblemBody};
+use crate::routes::page::known_only;
 use crate::routes::schedule::{DatesBody, EntryView, agent, date_range};
 use crate::state::AppState;
 
@@ -216,17 +217,7 @@ fn decision_note(body: &Bytes) -> Result<Option<Note>, Problem> {
 
 /// The list's query, optionally `status` and `agent`.
 fn leave_query(params: &HashMap<String, String>) -> Result<LeaveQuery, Problem> {
-    if let Some(unknown) = params
-        .keys()
-        .find(|key| !["status", "agent"].contains(&key.as_str()))
-    {
-        return Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unknown_field",
-            format!("{unknown}: unknown query parameter; expected status, agent"),
-        )
-        .with_field(unknown.clone()));
-    }
+    known_only(params, &["status", "agent"])?;
     let states = params
         .get("status")
         .map(|raw| {

@@ -23,6 +23,7 @@ use utoipa::ToSchema;
 use crate::auth::caller::Caller;
 use crate::extract::ApiJson;
 use crate::problem::{Problem, ProblemBody};
+use crate::routes::page::known_only;
 use crate::state::AppState;
 
 /// The most days one schedule read covers: two months, so one answer stays small.
@@ -197,17 +198,7 @@ fn entry_id(raw: &str) -> Result<EntryId, Problem> {
 
 /// The schedule read's query, `from`, `to` and optionally `agents`.
 fn entry_query(params: &HashMap<String, String>) -> Result<EntryQuery, Problem> {
-    if let Some(unknown) = params
-        .keys()
-        .find(|key| !["from", "to", "agents"].contains(&key.as_str()))
-    {
-        return Err(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "unknown_field",
-            format!("{unknown}: unknown query parameter; expected from, to, agents"),
-        )
-        .with_field(unknown.clone()));
-    }
+    known_only(params, &["from", "to", "agents"])?;
     let required = |name: &'static str| {
         params.get(name).ok_or_else(|| {
             Problem::new(

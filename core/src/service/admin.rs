@@ -89,7 +89,8 @@ impl Service {
         Ok(created)
     }
 
-    /// Changes a staff member's name, role, skills or activity.
+    /// Changes a staff member's name, role, skills or activity: admins, or staff changing
+    /// their own display name.
     ///
     /// Deactivating an agent keeps their entries; new ones cannot be planned for them. A new
     /// role or activity ends their sessions in the same transaction (see
@@ -100,7 +101,10 @@ impl Service {
         id: AgentId,
         update: AgentUpdate,
     ) -> Result<Agent, AdminError> {
-        ensure_admin(ctx)?;
+        let own_profile = ctx.actor.agent_id() == Some(id) && update.is_own_profile_change();
+        if !own_profile {
+            ensure_admin(ctx)?;
+        }
         let mut tx = self.begin().await?;
         tx.lock_agents(&[id]).await?;
         let before = tx

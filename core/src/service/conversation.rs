@@ -7,6 +7,7 @@ use crate::conversation::{
     NewCustomer, StatusAction, Transfer,
 };
 
+use crate::audit::{AuditAction, Snapshot, Subject};
 use crate::error::{ConversationError, Resource};
 use crate::event::DomainEvent;
 use crate::ids::{ConversationId, Seq};
@@ -24,7 +25,7 @@ use crate::transfer::{self, CONTEXT_MESSAGES, TransferRequest, TransferTarget};
 use super::Service;
 
 /// The most messages one read returns.
-const MAX_MESSAGES: usize = 500;
+pub const MAX_MESSAGES: usize = 500;
 
 /// How many conversations an export reads from the store at a time.
 const EXPORT_PAGE: usize = 100;
@@ -457,7 +458,8 @@ impl Service {
     }
 
     /// Writes every conversation matching `filter` that the caller may see, newest first,
-    /// with its messages (private notes only for staff), to `sink`, a page at a time.
+    /// with its messages (private notes only for staff), to `sink`, a page at a time. The
+    /// audit log records who exported what before the first line is written.
     pub async fn export(
         &self,
         ctx: &Context,
@@ -466,6 +468,21 @@ impl Service {
         sink: &mut dyn ExportSink,
     ) -> Result<ExportSummary, ConversationError> {
         let scope = Scope::of(&ctx.actor);
+        // Recorded before anything is written: an export cut short has still shown some data.
+        let record = self.audit(
+            ctx,
+            AuditAction::ConversationsExported,
+            Subject::Conversations,
+            None,
+            Some(Snapshot::Export {
+                filter: filter.clone(),
+                format,
+            }),
+        );
+        let mut tx = self.begin().await?;
+        tx.append_audit(&record).await?;
+        tx.commit().await?;
+
         let query = ConversationQuery { filter, scope };
         let mut summary = ExportSummary::default();
         if format == ExportFormat::Csv {

@@ -30,7 +30,7 @@ use crate::store::{EntryQuery, LeaveQuery, Store, StoreError, Tx};
 use crate::team::TeamSettings;
 use crate::time::{Clock, DateRange};
 
-pub use conversation::{ConversationDetail, ExportSink, ExportSummary, Outgoing};
+pub use conversation::{ConversationDetail, ExportSink, ExportSummary, MAX_MESSAGES, Outgoing};
 pub use routing::Routed;
 pub use schedule::{AssignOptions, AssignOutcome};
 

@@ -1,0 +1,2 @@
+-- Exports of conversations are audited: who exported, with which filter and format.
+ALTER TYPE audit_action ADD VALUE 'conversations_exported';

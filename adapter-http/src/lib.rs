@@ -4,7 +4,8 @@
 //! It serves the operational routes (health, readiness, metrics, the OpenAPI document) and
 //! under `/api/v1/`: logging in and out, the caller's profile and password, the staff list,
 //! customer sign-in, the team settings, shift templates, the schedule, leave and swap
-//! requests, canned replies, and the audit log.
+//! requests, canned replies, conversations (lists and search, messages, transfers, status,
+//! read positions, exports), and the audit log.
 //! Every route that serves team data authenticates its caller first.
 //!
 //! Map, in the order a request meets it:
@@ -13,12 +14,15 @@
 //! - [`database`]: opening and migrating the configured store.
 //! - [`server`]: the [`server::App`], its router and middleware, [`server::spawn`] and
 //!   graceful shutdown.
+//! - `watch`: the store as the server uses it, its slow calls logged as warnings.
 //! - `state`: what every handler can reach, shared by the routes and the extractors.
 //! - [`request_id`]: the request id and the span every log line of a request carries.
 //! - [`auth`]: tokens, the caller extractors, passwords, login limits, customer sign-in
 //!   and the first admin.
 //! - [`metrics`]: request counts, latencies and pool use in Prometheus's format.
 //! - [`extract`]: JSON bodies whose rejections name the field at fault.
+//! - `routes`: every route with its OpenAPI description, one module per resource; `page`
+//!   holds the query-string checks and cursor pages every list shares.
 //! - [`problem`]: the one error type, `application/problem+json`, and the mapping of every
 //!   `core` error to a status and a stable code.
 //! - [`telemetry`]: the log writer, plain or JSON.
@@ -37,6 +41,7 @@ mod routes;
 pub mod server;
 mod state;
 pub mod telemetry;
+mod watch;
 
 pub use problem::Problem;
 pub use server::{App, RunningServer, Settings, Shutdown, spawn};

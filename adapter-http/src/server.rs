@@ -29,6 +29,7 @@ use crate::problem::{PROBLEM_JSON, Problem};
 use crate::request_id;
 use crate::routes;
 use crate::state::AppState;
+use crate::watch::Watched;
 
 /// The largest request body accepted, in bytes (1 MiB).
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
@@ -73,14 +74,15 @@ impl App {
     /// The application over an opened store, with the system clock and no listeners for
     /// domain events yet.
     pub fn new(opened: OpenedStore, signing_key: SigningKey) -> App {
+        let store: Arc<dyn Store> = Arc::new(Watched(opened.store));
         let service = Service::new(
-            opened.store.clone(),
+            store.clone(),
             Arc::new(SilentNotifier),
             Arc::new(SystemClock),
         );
         App {
             service,
-            store: opened.store,
+            store,
             metrics: Metrics::new(opened.pool),
             signing_key,
         }

@@ -33,6 +33,7 @@ use async_trait::async_trait;
 use shiftdesk_core::conversation::ConversationRefusal;
 use shiftdesk_core::message::{Appended, NewMessage};
 use shiftdesk_core::store::{MessageRule, Store, StoreError, Tx};
+use sqlx::ConnectOptions;
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 use tokio::sync::OnceCell;
@@ -48,9 +49,16 @@ use error::db_error;
 /// while a table was nearly empty (a new database) keeps scanning the whole table as it grows:
 /// the duplicate check of a message batch went from a fraction of a millisecond to tens of
 /// milliseconds that way. Planning costs far less than one round trip.
+///
+/// Statements slower than [`SLOW_STATEMENT`] are logged as warnings, with their text.
 pub fn tuned(options: PgConnectOptions) -> PgConnectOptions {
-    options.options([("plan_cache_mode", "force_custom_plan")])
+    options
+        .options([("plan_cache_mode", "force_custom_plan")])
+        .log_slow_statements(log::LevelFilter::Warn, SLOW_STATEMENT)
 }
+
+/// Statements slower than this are logged as warnings.
+pub const SLOW_STATEMENT: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// The migrations, embedded in the binary.
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use sqlx::ConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, SqliteConnection};
 
@@ -205,8 +206,12 @@ fn options(config: &SqliteConfig) -> Result<SqliteConnectOptions, ConnectError> 
         // power cut too, not only a killed process.
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
-        .busy_timeout(config.busy_timeout))
+        .busy_timeout(config.busy_timeout)
+        .log_slow_statements(log::LevelFilter::Warn, SLOW_STATEMENT))
 }
+
+/// Statements slower than this are logged as warnings, with their text.
+pub const SLOW_STATEMENT: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// One direct connection first, so a file that cannot be used fails now with its reason.
 ///

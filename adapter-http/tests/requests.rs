@@ -658,3 +658,63 @@ async fn bad_requests_are_refused_naming_the_field() {
         );
     }
 }
+
+#[tokio::test]
+async fn leave_lists_page_by_cursor_in_id_order() {
+    for server in servers().await {
+        let mut filed = Vec::new();
+        for day in ["2027-05-03", "2027-05-10", "2027-05-17"] {
+            let body = json!({ "kind": "annual", "dates": { "first": day, "last": day } });
+            let leave = server
+                .expect(
+                    &server.agent,
+                    Method::POST,
+                    "/api/v1/leave",
+                    Some(body),
+                    201,
+                )
+                .await;
+            filed.push(leave["id"].clone());
+        }
+        let first = server
+            .send(
+                Method::GET,
+                "/api/v1/leave?limit=2",
+                Some(&server.agent),
+                None,
+            )
+            .await;
+        let link = first.headers()["link"].to_str().expect("ascii").to_owned();
+        let first: Value = first.json().await.expect("json");
+        let next = link
+            .strip_prefix('<')
+            .and_then(|rest| rest.split_once('>'))
+            .expect("a link")
+            .0;
+        assert!(next.starts_with("/api/v1/leave?limit=2&cursor="), "{link}");
+        let second = server
+            .expect(&server.agent, Method::GET, next, None, 200)
+            .await;
+        let ids: Vec<Value> = [first, second]
+            .iter()
+            .flat_map(|page| page.as_array().expect("list").clone())
+            .map(|leave| leave["id"].clone())
+            .collect();
+        assert_eq!(ids, filed, "{}", server.store);
+
+        let swaps_cursor = "/api/v1/swaps?limit=1";
+        let response = server
+            .send(Method::GET, swaps_cursor, Some(&server.agent), None)
+            .await;
+        assert!(
+            !response.headers().contains_key("link"),
+            "no swaps, no next page"
+        );
+        let cursor = next.split("cursor=").nth(1).expect("cursor");
+        let wrong_list = format!("/api/v1/swaps?cursor={cursor}");
+        let response = server
+            .send(Method::GET, &wrong_list, Some(&server.agent), None)
+            .await;
+        assert_eq!(problem(response, 422).await["code"], "invalid_cursor");
+    }
+}

@@ -103,6 +103,10 @@ pub struct LeaveQuery {
     pub states: Option<Vec<LeaveState>>,
     /// Only requests whose dates overlap this range.
     pub overlapping: Option<DateRange>,
+    /// Only requests after this one, for paging.
+    pub after: Option<LeaveId>,
+    /// At most this many; `None` for all.
+    pub limit: Option<usize>,
 }
 
 /// Which swap requests to read, ordered by id.
@@ -114,6 +118,10 @@ pub struct SwapQuery {
     pub states: Option<Vec<SwapState>>,
     /// Only requests that move this entry: the requester's, or the target's in an exchange.
     pub entry: Option<EntryId>,
+    /// Only requests after this one, for paging.
+    pub after: Option<SwapId>,
+    /// At most this many; `None` for all.
+    pub limit: Option<usize>,
 }
 
 /// The rule a new message must pass, decided by `core` and run by the store inside the atomic

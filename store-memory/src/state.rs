@@ -284,6 +284,8 @@ impl State {
                     .overlapping
                     .is_none_or(|dates| dates.overlaps(&leave.dates))
             })
+            .filter(|leave| query.after.is_none_or(|after| leave.id > after))
+            .take(query.limit.unwrap_or(usize::MAX))
             .cloned()
             .collect()
     }
@@ -303,6 +305,8 @@ impl State {
                     .entry
                     .is_none_or(|entry| swap.entries().contains(&entry))
             })
+            .filter(|swap| query.after.is_none_or(|after| swap.id > after))
+            .take(query.limit.unwrap_or(usize::MAX))
             .cloned()
             .collect()
     }

@@ -497,7 +497,8 @@ impl Tx for PgTx {
              WHERE ($1::bigint[] IS NULL OR agent_id = ANY($1)) \
                AND ($2::text[] IS NULL OR state::text = ANY($2)) \
                AND ($3::date IS NULL OR (first_date <= $4 AND $3 <= last_date)) \
-             ORDER BY id"
+               AND ($5::bigint IS NULL OR id > $5) \
+             ORDER BY id LIMIT $6"
         );
         let states: Option<Vec<&str>> = query
             .states
@@ -508,6 +509,8 @@ impl Tx for PgTx {
             .bind(states)
             .bind(query.overlapping.map(|dates| dates.first()))
             .bind(query.overlapping.map(|dates| dates.last()))
+            .bind(query.after.map(LeaveId::get))
+            .bind(limit(query.limit))
             .fetch_all(&mut *self.tx)
             .await
             .map_err(db_error)?;
@@ -574,7 +577,8 @@ impl Tx for PgTx {
              WHERE ($1::bigint IS NULL OR requester_id = $1 OR target_id = $1) \
                AND ($2::text[] IS NULL OR state::text = ANY($2)) \
                AND ($3::bigint IS NULL OR requester_entry = $3 OR target_entry = $3) \
-             ORDER BY id"
+               AND ($4::bigint IS NULL OR id > $4) \
+             ORDER BY id LIMIT $5"
         );
         let states: Option<Vec<&str>> = query
             .states
@@ -584,6 +588,8 @@ impl Tx for PgTx {
             .bind(query.agent.map(AgentId::get))
             .bind(states)
             .bind(query.entry.map(EntryId::get))
+            .bind(query.after.map(SwapId::get))
+            .bind(limit(query.limit))
             .fetch_all(&mut *self.tx)
             .await
             .map_err(db_error)?;
@@ -689,4 +695,9 @@ impl Tx for PgTx {
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         self.tx.commit().await.map_err(db_error)
     }
+}
+
+/// A `LIMIT` argument: `NULL` (no limit) for none.
+fn limit(limit: Option<usize>) -> Option<i64> {
+    limit.map(|limit| i64::try_from(limit).unwrap_or(i64::MAX))
 }

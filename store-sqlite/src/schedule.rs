@@ -453,13 +453,16 @@ impl Tx for SqliteTx {
              WHERE (?1 IS NULL OR agent_id IN (SELECT value FROM json_each(?1))) \
                AND (?2 IS NULL OR state IN (SELECT value FROM json_each(?2))) \
                AND (?3 IS NULL OR (first_date <= ?4 AND ?3 <= last_date)) \
-             ORDER BY id"
+               AND (?5 IS NULL OR id > ?5) \
+             ORDER BY id LIMIT ifnull(?6, -1)"
         );
         let rows = sqlx::query(&sql)
             .bind(query.agents.as_deref().map(ids))
             .bind(names_json(&query.states, |state| state.as_str()))
             .bind(query.overlapping.map(|dates| dates.first()))
             .bind(query.overlapping.map(|dates| dates.last()))
+            .bind(query.after.map(LeaveId::get))
+            .bind(limit(query.limit))
             .fetch_all(&mut *self.tx)
             .await
             .map_err(db_error)?;
@@ -526,12 +529,15 @@ impl Tx for SqliteTx {
              WHERE (?1 IS NULL OR requester_id = ?1 OR target_id = ?1) \
                AND (?2 IS NULL OR state IN (SELECT value FROM json_each(?2))) \
                AND (?3 IS NULL OR requester_entry = ?3 OR target_entry = ?3) \
-             ORDER BY id"
+               AND (?4 IS NULL OR id > ?4) \
+             ORDER BY id LIMIT ifnull(?5, -1)"
         );
         let rows = sqlx::query(&sql)
             .bind(query.agent.map(AgentId::get))
             .bind(names_json(&query.states, |state| state.as_str()))
             .bind(query.entry.map(EntryId::get))
+            .bind(query.after.map(SwapId::get))
+            .bind(limit(query.limit))
             .fetch_all(&mut *self.tx)
             .await
             .map_err(db_error)?;
@@ -637,4 +643,9 @@ impl Tx for SqliteTx {
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         self.tx.commit().await.map_err(db_error)
     }
+}
+
+/// A `LIMIT` argument: `NULL`, read as no limit, for none.
+fn limit(limit: Option<usize>) -> Option<i64> {
+    limit.map(|limit| i64::try_from(limit).unwrap_or(i64::MAX))
 }

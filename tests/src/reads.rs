@@ -81,7 +81,9 @@ pub async fn the_schedule_is_read_by_dates_agents_and_status_in_agent_then_start
 }
 
 /// Leave requests come filtered by agent, state and overlapping dates, in id order.
-pub async fn leave_requests_are_read_by_agent_state_and_dates_in_id_order(store: Arc<dyn Store>) {
+pub async fn leave_requests_are_read_by_agent_state_and_dates_in_id_order_a_page_at_a_time(
+    store: Arc<dyn Store>,
+) {
     let h = Harness::new(store).await;
     let (ana, bo) = (h.agent("ana").await, h.agent("bo").await);
     let pending = h
@@ -110,6 +112,22 @@ pub async fn leave_requests_are_read_by_agent_state_and_dates_in_id_order(store:
     };
 
     assert_eq!(read(LeaveQuery::default()).await, all);
+    let page = LeaveQuery {
+        after: Some(all[0].id),
+        limit: Some(2),
+        ..LeaveQuery::default()
+    };
+    assert_eq!(
+        read(page).await,
+        all[1..3],
+        "a page after the first, in id order"
+    );
+    let last = LeaveQuery {
+        after: Some(all[3].id),
+        limit: Some(2),
+        ..LeaveQuery::default()
+    };
+    assert_eq!(read(last).await, [], "nothing after the last");
     let query = LeaveQuery {
         agents: Some(vec![bo]),
         ..LeaveQuery::default()
@@ -139,6 +157,8 @@ pub async fn leave_requests_are_read_by_agent_state_and_dates_in_id_order(store:
     assert_eq!(overlapping.len(), 2, "touching either end counts");
     assert_eq!(read(query).await, overlapping);
     let query = LeaveQuery {
+        after: None,
+        limit: None,
         agents: Some(vec![ana]),
         states: Some(vec![LeaveState::Pending]),
         overlapping: Some(dates("2027-04-02", "2027-04-02")),
@@ -151,7 +171,9 @@ pub async fn leave_requests_are_read_by_agent_state_and_dates_in_id_order(store:
 
 /// Swap requests come filtered by an agent on either side, by state and by an entry on
 /// either side, in id order.
-pub async fn swap_requests_are_read_by_agent_state_and_entry_in_id_order(store: Arc<dyn Store>) {
+pub async fn swap_requests_are_read_by_agent_state_and_entry_in_id_order_a_page_at_a_time(
+    store: Arc<dyn Store>,
+) {
     let h = Harness::new(store).await;
     let s = h.standard_shifts().await;
     let (ana, bo, cy) = (
@@ -188,6 +210,16 @@ pub async fn swap_requests_are_read_by_agent_state_and_entry_in_id_order(store: 
     };
 
     assert_eq!(read(SwapQuery::default()).await, all);
+    let page = SwapQuery {
+        after: Some(all[1].id),
+        limit: Some(1),
+        ..SwapQuery::default()
+    };
+    assert_eq!(
+        read(page).await,
+        all[2..3],
+        "a page after the second, in id order"
+    );
     let query = SwapQuery {
         agent: Some(ana),
         ..SwapQuery::default()
@@ -208,6 +240,8 @@ pub async fn swap_requests_are_read_by_agent_state_and_entry_in_id_order(store: 
     assert_eq!(moving.len(), 1, "the target's side of an exchange counts");
     assert_eq!(read(query).await, moving);
     let query = SwapQuery {
+        after: None,
+        limit: None,
         agent: Some(cy),
         states: Some(vec![SwapState::Declined]),
         entry: Some(anas_other.id),

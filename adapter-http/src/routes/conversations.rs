@@ -38,7 +38,7 @@ use crate::auth::caller::Caller;
 use crate::extract::ApiJson;
 use crate::problem::{Problem, ProblemBody};
 use crate::routes::leave::note;
-use crate::routes::page::{Paging, known_only};
+use crate::routes::page::{PageParams, Paging, known_only};
 use crate::state::AppState;
 
 /// The parameters of the one filter, shared by the list, the count and the export.
@@ -480,17 +480,6 @@ pub(crate) struct FilterParams {
     from: Option<String>,
     /// The first instant excluded (RFC 3339).
     until: Option<String>,
-}
-
-/// A page of a list. Only documentation, as for [`FilterParams`].
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)] // Read by the document, not by the code.
-pub(crate) struct PageParams {
-    /// At most this many, 1 to 500; 50 if absent.
-    limit: Option<u32>,
-    /// Where to go on: pass back the `cursor` of the previous answer's `Link: <…>; rel="next"`.
-    cursor: Option<String>,
 }
 
 /// Conversations the caller may see that match the filter, newest first, a page at a time,

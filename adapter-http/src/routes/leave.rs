@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -25,9 +25,16 @@ use utoipa::ToSchema;
 use crate::auth::caller::Caller;
 use crate::extract::{ApiJson, parse_json};
 use crate::problem::{Problem, ProblemBody};
-use crate::routes::page::known_only;
+use crate::routes::page::{PageParams, PageRequest, Paging, known_only};
 use crate::routes::schedule::{DatesBody, EntryView, agent, date_range};
 use crate::state::AppState;
+
+/// Pages of the list, in id order.
+const PAGES: Paging = Paging {
+    list: "leave",
+    default: 50,
+    max: 500,
+};
 
 /// Every leave state, to read `status` against.
 const LEAVE_STATES: [LeaveState; 5] = [
@@ -216,8 +223,13 @@ fn decision_note(body: &Bytes) -> Result<Option<Note>, Problem> {
 }
 
 /// The list's query, optionally `status` and `agent`.
-fn leave_query(params: &HashMap<String, String>) -> Result<LeaveQuery, Problem> {
-    known_only(params, &["status", "agent"])?;
+fn leave_query(params: &HashMap<String, String>) -> Result<(LeaveQuery, PageRequest), Problem> {
+    known_only(params, &["status", "agent", "limit", "cursor"])?;
+    let page = PAGES.request(params)?;
+    let after = page
+        .after
+        .map(|id| LeaveId::try_from(id).map_err(|p| Problem::from(p.at("cursor"))))
+        .transpose()?;
     let states = params
         .get("status")
         .map(|raw| {
@@ -243,11 +255,14 @@ fn leave_query(params: &HashMap<String, String>) -> Result<LeaveQuery, Problem> 
                 .map_err(|p: InputProblem| Problem::from(p.at("agent")))
         })
         .transpose()?;
-    Ok(LeaveQuery {
+    let query = LeaveQuery {
+        after,
+        limit: Some(page.limit),
         agents,
         states,
         overlapping: None,
-    })
+    };
+    Ok((query, page))
 }
 
 /// Leave requests, by id: admins see everyone's, agents their own, customers none.
@@ -260,9 +275,11 @@ fn leave_query(params: &HashMap<String, String>) -> Result<LeaveQuery, Problem> 
         ("status" = Option<String>, Query, description = "Only requests in this state: \
             `pending`, `approved`, `rejected`, `cancelled` or `revoked`."),
         ("agent" = Option<i64>, Query, description = "Only this agent's requests."),
+        PageParams,
     ),
     responses(
-        (status = 200, description = "The requests the caller may see.", body = Vec<LeaveView>),
+        (status = 200, description = "The requests the caller may see, in id order; a full \
+            page carries `Link: <…>; rel=\"next\"`.", body = Vec<LeaveView>),
         (status = 401, description = "No valid token (`unauthorized`).",
             body = ProblemBody<'static>, content_type = "application/problem+json"),
         (status = 422, description = "A bad parameter; `field` names it.",
@@ -274,11 +291,14 @@ fn leave_query(params: &HashMap<String, String>) -> Result<LeaveQuery, Problem> 
 pub(crate) async fn list_leave(
     State(state): State<AppState>,
     Caller(ctx): Caller,
+    uri: Uri,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Vec<LeaveView>>, Problem> {
-    let query = leave_query(&params)?;
-    let leaves = state.service.leaves(&ctx, query).await?;
-    Ok(Json(leaves.into_iter().map(LeaveView::from).collect()))
+) -> Result<Response, Problem> {
+    let (query, page) = leave_query(&params)?;
+    let found = state.service.leaves(&ctx, query).await?;
+    let (returned, last) = (found.len(), found.last().map(|request| request.id.get()));
+    let views: Vec<LeaveView> = found.into_iter().map(LeaveView::from).collect();
+    Ok(PAGES.link_next(Json(views).into_response(), &uri, page, returned, last))
 }
 
 /// Asks for leave, for the caller or, by an admin, for an agent. It starts pending.

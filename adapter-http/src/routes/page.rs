@@ -11,9 +11,23 @@ use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
 use shiftdesk_core::input::Problem as InputProblem;
+use utoipa::IntoParams;
 
 use crate::problem::Problem;
+
+/// The query parameters of a page, for the OpenAPI document: the handlers read the query
+/// string themselves, refusing unknown names.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Read by the document, not by the code.
+pub(crate) struct PageParams {
+    /// At most this many, 1 to 500 (1,000 for the audit log); 50 if absent.
+    limit: Option<u32>,
+    /// Where to go on: pass back the `cursor` of the previous answer's `Link: <…>; rel="next"`.
+    cursor: Option<String>,
+}
 
 /// The parameter that carries a cursor.
 const CURSOR: &str = "cursor";

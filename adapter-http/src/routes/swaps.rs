@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -23,9 +23,16 @@ use crate::auth::caller::Caller;
 use crate::extract::{ApiJson, parse_json};
 use crate::problem::{Problem, ProblemBody};
 use crate::routes::leave::note;
-use crate::routes::page::known_only;
+use crate::routes::page::{PageParams, PageRequest, Paging, known_only};
 use crate::routes::schedule::agent;
 use crate::state::AppState;
+
+/// Pages of the list, in id order.
+const PAGES: Paging = Paging {
+    list: "swaps",
+    default: 50,
+    max: 500,
+};
 
 /// Every swap state, to read `status` against.
 const SWAP_STATES: [SwapState; 6] = [
@@ -149,8 +156,13 @@ fn decision_note(body: &Bytes) -> Result<Option<Note>, Problem> {
 }
 
 /// The list's query, optionally `status` and `agent`.
-fn swap_query(params: &HashMap<String, String>) -> Result<SwapQuery, Problem> {
-    known_only(params, &["status", "agent"])?;
+fn swap_query(params: &HashMap<String, String>) -> Result<(SwapQuery, PageRequest), Problem> {
+    known_only(params, &["status", "agent", "limit", "cursor"])?;
+    let page = PAGES.request(params)?;
+    let after = page
+        .after
+        .map(|id| SwapId::try_from(id).map_err(|p| Problem::from(p.at("cursor"))))
+        .transpose()?;
     let states = params
         .get("status")
         .map(|raw| {
@@ -176,11 +188,14 @@ fn swap_query(params: &HashMap<String, String>) -> Result<SwapQuery, Problem> {
                 .map_err(|p: InputProblem| Problem::from(p.at("agent")))
         })
         .transpose()?;
-    Ok(SwapQuery {
+    let query = SwapQuery {
+        after,
+        limit: Some(page.limit),
         agent,
         states,
         entry: None,
-    })
+    };
+    Ok((query, page))
 }
 
 /// Swap requests, by id: admins see all, agents those they filed or are asked to take,
@@ -195,9 +210,11 @@ fn swap_query(params: &HashMap<String, String>) -> Result<SwapQuery, Problem> {
             `pending`, `accepted`, `declined`, `cancelled`, `approved` or `rejected`."),
         ("agent" = Option<i64>, Query, description = "Only requests this agent filed or is \
             asked to take."),
+        PageParams,
     ),
     responses(
-        (status = 200, description = "The requests the caller may see.", body = Vec<SwapView>),
+        (status = 200, description = "The requests the caller may see, in id order; a full \
+            page carries `Link: <…>; rel=\"next\"`.", body = Vec<SwapView>),
         (status = 401, description = "No valid token (`unauthorized`).",
             body = ProblemBody<'static>, content_type = "application/problem+json"),
         (status = 422, description = "A bad parameter; `field` names it.",
@@ -209,11 +226,14 @@ fn swap_query(params: &HashMap<String, String>) -> Result<SwapQuery, Problem> {
 pub(crate) async fn list_swaps(
     State(state): State<AppState>,
     Caller(ctx): Caller,
+    uri: Uri,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Vec<SwapView>>, Problem> {
-    let query = swap_query(&params)?;
-    let swaps = state.service.swaps(&ctx, query).await?;
-    Ok(Json(swaps.into_iter().map(SwapView::from).collect()))
+) -> Result<Response, Problem> {
+    let (query, page) = swap_query(&params)?;
+    let found = state.service.swaps(&ctx, query).await?;
+    let (returned, last) = (found.len(), found.last().map(|request| request.id.get()));
+    let views: Vec<SwapView> = found.into_iter().map(SwapView::from).collect();
+    Ok(PAGES.link_next(Json(views).into_response(), &uri, page, returned, last))
 }
 
 /// Offers an entry to a colleague, to cover or in exchange for one of theirs. It starts

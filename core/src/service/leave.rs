@@ -81,6 +81,8 @@ impl Service {
         let (mut tx, before) = self.open_leave(ctx, id, LeaveAction::Approve).await?;
         let team = tx.team().await?;
         let query = LeaveQuery {
+            after: None,
+            limit: None,
             agents: Some(vec![before.agent]),
             states: Some(vec![LeaveState::Pending, LeaveState::Approved]),
             overlapping: None,
@@ -112,6 +114,8 @@ impl Service {
         };
         let working = tx.entries(&query).await?;
         let query = LeaveQuery {
+            after: None,
+            limit: None,
             agents: Some(vec![before.agent]),
             states: Some(vec![LeaveState::Approved]),
             overlapping: Some(window),
@@ -294,6 +298,8 @@ async fn holding_leaves(
     application: &LeaveApplication,
 ) -> Result<Vec<LeaveRequest>, LeaveError> {
     let query = LeaveQuery {
+        after: None,
+        limit: None,
         agents: Some(vec![application.agent]),
         states: Some(vec![LeaveState::Pending, LeaveState::Approved]),
         overlapping: None,

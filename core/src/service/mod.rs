@@ -123,6 +123,8 @@ async fn load_roster(
     };
     let entries = tx.entries(&query).await?;
     let query = LeaveQuery {
+        after: None,
+        limit: None,
         agents: Some(agents.to_vec()),
         states: Some(vec![LeaveState::Approved]),
         overlapping: Some(dates),

@@ -34,6 +34,8 @@ impl Service {
         let entries =
             swap_entries(tx.as_mut(), application.requester_entry, application.kind).await?;
         let open = SwapQuery {
+            after: None,
+            limit: None,
             agent: None,
             states: Some(vec![SwapState::Pending, SwapState::Accepted]),
             entry: Some(application.requester_entry),

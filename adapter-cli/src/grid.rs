@@ -21,7 +21,8 @@ use crate::session::Directory;
 /// The code for a day of approved leave, filed and approved through the leave rules.
 pub(crate) const LEAVE_CODE: &str = "L";
 
-/// What separates several shifts worked by one agent on one date in a cell.
+/// What separates several shifts of one agent on one date when the schedule is shown; an
+/// imported grid plans one per cell.
 pub(crate) const SHIFT_SEPARATOR: char = '+';
 
 /// Where a cell is: its row (counted from 1, as spreadsheets do) and column (from 0).
@@ -363,8 +364,8 @@ impl Grid {
 }
 
 /// Parses a sheet as the schedule grid: a header row of `agent` then dates (`YYYY-MM-DD`),
-/// then one row per agent (login) with a shift code, several joined by `+`, the leave code,
-/// or nothing in each cell. Every problem is returned, not only the first.
+/// then one row per agent (login) with a shift code, the leave code, or nothing in each
+/// cell. Every problem is returned, not only the first.
 pub(crate) fn parse_grid(
     sheet: &Sheet,
     directory: &Directory,
@@ -505,6 +506,13 @@ pub(crate) fn parse_grid(
             }
             if leave && !placements.is_empty() {
                 cell_problem(format!("{text:?} puts leave and work on the same day"));
+                continue;
+            }
+            // The rules take one new entry per agent and date in a request.
+            if placements.len() > 1 {
+                cell_problem(format!(
+                    "{text:?} holds several shifts; a grid plans one shift per agent and date"
+                ));
                 continue;
             }
             let Some(agent) = agent else { continue };

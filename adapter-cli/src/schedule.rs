@@ -1,7 +1,6 @@
 //! `schedule assign`, `schedule import` and `schedule show`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
 
 use chrono::{NaiveDate, Weekday, WeekdaySet};
 use serde::Serialize;
@@ -9,7 +8,7 @@ use shiftdesk_core::assign::{BatchAssignment, BatchMode};
 use shiftdesk_core::conflict::{Collision, Conflict, ConflictReason};
 use shiftdesk_core::error::{LeaveError, ScheduleError};
 use shiftdesk_core::ids::AgentId;
-use shiftdesk_core::leave::{self, LeaveApplication, LeaveKind, LeaveState};
+use shiftdesk_core::leave::{self, LeaveApplication, LeaveKind, LeaveRefusal, LeaveState};
 use shiftdesk_core::schedule::{EntryStatus, ScheduleEntry};
 use shiftdesk_core::service::{AssignOptions, AssignOutcome};
 use shiftdesk_core::store::{EntryQuery, LeaveQuery};
@@ -281,11 +280,11 @@ async fn import(session: &Session, args: ImportArgs) -> Result<(), Failure> {
     }
     let cells = grid.cells();
 
-    // Leave first in checking, last in writing: each run of leave days is checked against
-    // the agent's other leave and allowance before anything is written.
+    // Leave is checked first and written last: each run of leave days is checked against
+    // the agent's other leave and allowance; the shifts are then checked (and, when nothing
+    // at all is refused, written) in one all-or-nothing assignment.
     let runs = grid.leave_runs();
-    check_leave(session, &runs, &directory, &cells, &args.file).await?;
-
+    let refused = check_leave(session, &runs, &directory, &cells).await?;
     let checking = progress::spinner("checking and writing the schedule");
     let placements: Vec<_> = grid
         .placements
@@ -293,22 +292,38 @@ async fn import(session: &Session, args: ImportArgs) -> Result<(), Failure> {
         .map(|(placement, _)| *placement)
         .collect();
     let count = placements.len();
+    let mut conflicts = Vec::new();
     if count > 0 {
         let options = AssignOptions {
             mode: BatchMode::AllOrNothing,
-            dry_run: args.dry_run,
+            dry_run: args.dry_run || !refused.is_empty(),
         };
         let outcome = session
             .service
             .assign(&session.ctx, placements, options)
             .await;
-        checking.finish_and_clear();
-        if let Err(ScheduleError::Conflicts(_)) = &outcome {
-            return report_assignment(outcome, &directory, Some(&cells), args.format);
+        match outcome {
+            Ok(_) => {}
+            Err(ScheduleError::Conflicts(found)) => conflicts = found,
+            Err(error) => return Err(error.into()),
         }
-        outcome?;
     }
     checking.finish_and_clear();
+    if !conflicts.is_empty() || !refused.is_empty() {
+        let mut rows = conflict_rows(&conflicts, &directory, Some(&cells));
+        rows.extend(refused);
+        rows.sort_by(|a, b| (&a.agent, a.date).cmp(&(&b.agent, b.date)));
+        match args.format {
+            ListFormat::Json => print_json(&serde_json::json!({ "conflicts": rows }))?,
+            ListFormat::Table => conflict_table(&rows).print()?,
+        }
+        return Err(Failure::Refused(format!(
+            "{}: {} conflict{}; nothing was written",
+            args.file.display(),
+            rows.len(),
+            if rows.len() == 1 { "" } else { "s" }
+        )));
+    }
 
     let mut uncovered = 0;
     if !args.dry_run {
@@ -370,7 +385,7 @@ struct ImportSummary {
 }
 
 /// Checks every run of leave days by the rules a request must pass (overlap with other
-/// leave, the yearly allowance), and reports every refusal at once (exit 1).
+/// leave, the yearly allowance); each refusal becomes a row of the conflict report.
 ///
 /// Known gap: several runs of one agent in one year are each checked against the allowance
 /// alone; approval checks them together, and a refusal there comes after the shifts were
@@ -380,10 +395,9 @@ async fn check_leave(
     runs: &[(AgentId, DateRange)],
     directory: &Directory,
     cells: &HashMap<(AgentId, NaiveDate), CellRef>,
-    file: &Path,
-) -> Result<(), Failure> {
+) -> Result<Vec<ConflictRow>, Failure> {
     if runs.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let team = session.service.team(&session.ctx).await?;
     let agents: Vec<AgentId> = runs.iter().map(|(agent, _)| *agent).collect();
@@ -393,7 +407,7 @@ async fn check_leave(
         overlapping: None,
     };
     let existing = session.service.leaves(&session.ctx, query).await?;
-    let mut refusals = Vec::new();
+    let mut refused = Vec::new();
     for (agent, dates) in runs {
         let application = application(*agent, *dates);
         let theirs: Vec<_> = existing
@@ -402,29 +416,24 @@ async fn check_leave(
             .cloned()
             .collect();
         if let Err(refusal) = leave::check_application(&application, &theirs, &team) {
-            let at = cells.get(&(*agent, dates.first()));
-            refusals.push((at.copied(), directory.login(*agent), *dates, refusal));
+            let collides_with = match &refusal {
+                LeaveRefusal::Overlapping { existing } => Some(format!("leave request {existing}")),
+                _ => None,
+            };
+            refused.push(ConflictRow {
+                agent: directory.login(*agent),
+                date: dates.first(),
+                shift: LEAVE_CODE.to_owned(),
+                reason: "leave_refused",
+                detail: format!("leave {}..{}: {refusal}", dates.first(), dates.last()),
+                collides_with,
+                cell: cells
+                    .get(&(*agent, dates.first()))
+                    .map(|at| format!("{}{}", grid::column_letters(at.column), at.row)),
+            });
         }
     }
-    if refusals.is_empty() {
-        return Ok(());
-    }
-    let mut table = Table::new(["cell", "agent", "dates", "reason"]);
-    for (at, login, dates, refusal) in &refusals {
-        let at = at.map(|at| format!("{}{}", grid::column_letters(at.column), at.row));
-        table.row(vec![
-            at.unwrap_or_default(),
-            login.clone(),
-            format!("{}..{}", dates.first(), dates.last()),
-            refusal.to_string(),
-        ]);
-    }
-    table.print()?;
-    Err(Failure::Refused(format!(
-        "{}: {} leave refused; nothing was written",
-        file.display(),
-        refusals.len()
-    )))
+    Ok(refused)
 }
 
 fn application(agent: AgentId, dates: DateRange) -> LeaveApplication {

@@ -561,3 +561,48 @@ pub(crate) fn read_login_file(file: &PathBuf) -> Result<Vec<String>, Failure> {
         .map(str::to_owned)
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn columns_are_named_as_spreadsheets_name_them() {
+        let names: Vec<String> = [0, 1, 25, 26, 31, 701, 702].map(column_letters).to_vec();
+        assert_eq!(names, ["A", "B", "Z", "AA", "AF", "ZZ", "AAA"]);
+    }
+
+    #[test]
+    fn consecutive_leave_days_become_one_request_per_run() {
+        let agent = AgentId::try_from(7).unwrap();
+        let other = AgentId::try_from(9).unwrap();
+        let at = CellRef { row: 2, column: 1 };
+        let grid = Grid {
+            leave: ["2027-01-05", "2027-01-03", "2027-01-04", "2027-01-09"]
+                .iter()
+                .map(|text| (agent, day(text), at))
+                .chain([(other, day("2027-01-04"), at)])
+                .collect(),
+            ..Grid::default()
+        };
+
+        let runs: Vec<(AgentId, String)> = grid
+            .leave_runs()
+            .into_iter()
+            .map(|(agent, dates)| (agent, format!("{}..{}", dates.first(), dates.last())))
+            .collect();
+
+        assert_eq!(
+            runs,
+            [
+                (agent, "2027-01-03..2027-01-05".to_owned()),
+                (agent, "2027-01-09..2027-01-09".to_owned()),
+                (other, "2027-01-04..2027-01-04".to_owned()),
+            ]
+        );
+    }
+}

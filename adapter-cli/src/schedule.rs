@@ -328,8 +328,24 @@ async fn import(session: &Session, args: ImportArgs) -> Result<(), Failure> {
     let mut uncovered = 0;
     if !args.dry_run {
         let bar = progress::bar(runs.len() as u64, "filing leave");
-        for (agent, dates) in &runs {
-            uncovered += file_leave(session, *agent, *dates).await?;
+        for (done, (agent, dates)) in runs.iter().enumerate() {
+            // The shifts are committed by now; a failure here says so, and what is left.
+            uncovered += file_leave(session, *agent, *dates)
+                .await
+                .map_err(|failure| {
+                    let message = format!(
+                        "the {count} entries were written and {done} of {} leave requests filed, \
+                     then leave for {} on {}..{} failed: {failure}",
+                        runs.len(),
+                        directory.login(*agent),
+                        dates.first(),
+                        dates.last()
+                    );
+                    match failure {
+                        Failure::Store(_) => Failure::Store(message),
+                        _ => Failure::Refused(message),
+                    }
+                })?;
             bar.inc(1);
         }
         bar.finish_and_clear();

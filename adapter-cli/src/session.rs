@@ -31,6 +31,15 @@ pub(crate) struct Session {
 impl Session {
     /// Opens (and migrates) the store and checks that `login` (or `USER`) is an active admin.
     pub(crate) async fn open(url: &DatabaseUrl, login: Option<&str>) -> Result<Self, Failure> {
+        // Only `db migrate` creates a database file: a mistyped path is not a new team.
+        if let DatabaseUrl::Sqlite(path) = url
+            && !path.exists()
+        {
+            return Err(Failure::Store(format!(
+                "{}: the file does not exist; `shiftdesk db migrate` creates it",
+                path.display()
+            )));
+        }
         let service = open_service(url).await?;
         let login = match login {
             Some(login) => login.to_owned(),

@@ -574,12 +574,15 @@ fn an_unreachable_store_exits_with_3_and_a_bad_url_with_2() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--database-url"));
-    store
-        .cli()
-        .args(["db", "status"])
-        .assert()
-        .code(3)
-        .stderr(predicate::str::contains("db migrate"));
+    for command in [&["db", "status"][..], &["agents", "list"][..]] {
+        store
+            .cli()
+            .args(command)
+            .assert()
+            .code(3)
+            .stderr(predicate::str::contains("does not exist; `shiftdesk db migrate`"));
+    }
+    assert!(!store.database_file().exists(), "no file was created");
 }
 
 #[test]

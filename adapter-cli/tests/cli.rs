@@ -255,10 +255,117 @@ fn a_200_agent_month_imported_from_csv_is_shown_as_the_same_grid() {
     let grid = planned_grid(200, 31);
     std::fs::write(store.path("month.csv"), grid_csv(&grid, from, 31)).expect("write");
 
-    let said = store.ok(&["schedule", "import", "month.csv"]);
+    let output = store
+        .cli()
+        .args(["schedule", "import", "month.csv"])
+        .output()
+        .expect("runs");
 
+    assert!(output.status.success());
+    let said = String::from_utf8_lossy(&output.stdout);
     assert!(said.contains("200 agents × 31 dates"), "{said}");
+    assert!(
+        said.contains("filed and approved 5 leave requests (15 days)"),
+        "{said}"
+    );
+    // Piped, the progress bar stays silent.
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_eq!(planned_rows(store.shown(from, 31)), grid);
+}
+
+#[test]
+fn dates_outside_the_asked_range_are_refused_by_column() {
+    let store = Store::sqlite();
+    store.prepare(2);
+    let from = date("2027-01-30");
+    let grid = planned_grid(2, 4);
+    std::fs::write(store.path("edge.csv"), grid_csv(&grid, from, 4)).expect("write");
+
+    store
+        .cli()
+        .args([
+            "schedule",
+            "import",
+            "edge.csv",
+            "--dates",
+            "2027-01-01..2027-01-31",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "row 1, column D: the date 2027-02-01 lies outside --dates 2027-01-01..2027-01-31",
+        ))
+        .stderr(predicate::str::contains(
+            "row 1, column E: the date 2027-02-02 lies outside",
+        ))
+        .stderr(predicate::str::contains("2 problems found"));
+}
+
+#[test]
+fn importing_staff_again_updates_only_what_changed() {
+    let store = Store::sqlite();
+    store.prepare(3);
+    std::fs::write(
+        store.path("changes.csv"),
+        "login,role,skills,capacity,active\na000,admin,zh,,\na001,agent,zh billing,8,\n\
+         a002,agent,zh,,false\nnew1,agent,,,\n",
+    )
+    .expect("write");
+    std::fs::write(
+        store.path("named.csv"),
+        "login,display_name,role,skills\na000,Agent 0,admin,zh\nnew1,New One,agent,\n",
+    )
+    .expect("write");
+
+    // A new login without a display name is refused, and nothing changes.
+    store
+        .cli()
+        .args(["agents", "import", "changes.csv"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "row 5, column A: new1 is a new staff member and needs a display_name",
+        ));
+    let said = store.ok(&["agents", "import", "named.csv"]);
+    assert!(
+        said.contains("created 1 staff member(s), updated 1, 0 unchanged"),
+        "{said}"
+    );
+    std::fs::write(
+        store.path("changes.csv"),
+        "login,role,skills,capacity,active\na000,admin,zh,,\na001,agent,zh billing,8,\n\
+         a002,agent,zh,,false\n",
+    )
+    .expect("write");
+    let said = store.ok(&["agents", "import", "changes.csv"]);
+    assert!(
+        said.contains("created 0 staff member(s), updated 2, 1 unchanged"),
+        "{said}"
+    );
+
+    let listed: Value =
+        serde_json::from_str(&store.ok(&["agents", "list", "--format", "json"])).expect("json");
+    let agent = |login: &str| -> Value {
+        listed
+            .as_array()
+            .expect("list")
+            .iter()
+            .find(|agent| agent["login"] == login)
+            .cloned()
+            .expect("listed")
+    };
+    assert_eq!(agent("a000")["role"], "admin");
+    assert_eq!(
+        agent("a001")["skills"],
+        serde_json::json!(["billing", "zh"])
+    );
+    assert_eq!(agent("a001")["capacity"], 8);
+    assert_eq!(agent("a002")["active"], false);
+    assert_eq!(agent("new1")["display_name"], "New One");
 }
 
 #[test]
@@ -580,7 +687,9 @@ fn an_unreachable_store_exits_with_3_and_a_bad_url_with_2() {
             .args(command)
             .assert()
             .code(3)
-            .stderr(predicate::str::contains("does not exist; `shiftdesk db migrate`"));
+            .stderr(predicate::str::contains(
+                "does not exist; `shiftdesk db migrate`",
+            ));
     }
     assert!(!store.database_file().exists(), "no file was created");
 }

@@ -51,6 +51,7 @@ enum Change {
     Unchanged,
 }
 
+#[tracing::instrument(skip_all, fields(file = %file.display(), dry_run))]
 async fn import(session: &Session, file: &Path, dry_run: bool) -> Result<(), Failure> {
     let (sheet, mut problems) = read_sheet(file, None)?;
     let rows = parse_rows(&sheet, &mut problems);

@@ -18,6 +18,7 @@ use crate::schedule::date;
 use crate::session::Session;
 
 /// Runs a `conversations` command.
+#[tracing::instrument(skip_all)]
 pub(crate) async fn run(session: &Session, command: ConversationsCommand) -> Result<(), Failure> {
     let ConversationsCommand::Export {
         from,

@@ -4,9 +4,10 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// A bar counting `total` steps, hidden unless standard error is a terminal.
+/// A bar counting `total` steps, hidden unless standard error is a terminal and there is
+/// something to count.
 pub(crate) fn bar(total: u64, what: &'static str) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
+    if total == 0 || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(total);

@@ -75,6 +75,7 @@ fn weekdays(raw: &str) -> Result<WeekdaySet, Failure> {
     Ok(set)
 }
 
+#[tracing::instrument(skip_all, fields(shift = %args.shift, dates = %args.dates))]
 async fn assign(session: &Session, args: AssignArgs) -> Result<(), Failure> {
     let directory = session.directory().await?;
     let shift = directory.shift(&args.shift).ok_or_else(|| {
@@ -263,6 +264,7 @@ pub(crate) fn conflict_table(rows: &[ConflictRow]) -> Table {
     table
 }
 
+#[tracing::instrument(skip_all, fields(file = %args.file.display(), dry_run = args.dry_run))]
 async fn import(session: &Session, args: ImportArgs) -> Result<(), Failure> {
     let reading = progress::spinner("reading the grid");
     let within = args
@@ -276,6 +278,7 @@ async fn import(session: &Session, args: ImportArgs) -> Result<(), Failure> {
     problems.extend(more);
     reading.finish_and_clear();
     if !problems.is_empty() {
+        tracing::warn!(problems = problems.len(), "the grid is refused");
         return Err(bad_file(&args.file, problems));
     }
     let cells = grid.cells();
@@ -350,6 +353,12 @@ async fn import(session: &Session, args: ImportArgs) -> Result<(), Failure> {
         }
         bar.finish_and_clear();
     }
+    tracing::info!(
+        entries = count,
+        leave = runs.len(),
+        uncovered,
+        "grid imported"
+    );
     let summary = ImportSummary {
         file: args.file.display().to_string(),
         dry_run: args.dry_run,
@@ -478,6 +487,7 @@ async fn file_leave(session: &Session, agent: AgentId, dates: DateRange) -> Resu
 /// The grid of one agent: what each date holds.
 type Row = BTreeMap<NaiveDate, Vec<String>>;
 
+#[tracing::instrument(skip_all, fields(from = %args.from, to = %args.to))]
 async fn show(session: &Session, args: ShowArgs) -> Result<(), Failure> {
     let from = date("--from", &args.from)?;
     let to = date("--to", &args.to)?;

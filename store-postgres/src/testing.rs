@@ -69,6 +69,58 @@ pub async fn fresh_store() -> Option<Arc<dyn Store>> {
 /// Like [`fresh_store`], as the concrete store with a pool of `max_connections`, for tests
 /// that also inspect the database with SQL.
 pub async fn fresh_pg_store(max_connections: u32) -> Option<PgStore> {
+    let (admin, database) = fresh_database().await?;
+    let options = crate::tuned(admin.clone().database(&database.name));
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .connect_with(options)
+        .await
+        .unwrap_or_else(|error| panic!("cannot open test database {}: {error}", database.name));
+    Some(PgStore::with_test_database(pool, database))
+}
+
+/// A new, migrated, empty database that lives as long as this value, for tests of programs
+/// that connect by URL themselves (the command line).
+#[derive(Debug)]
+pub struct FreshDatabaseUrl {
+    url: String,
+    _database: TestDatabase,
+}
+
+impl FreshDatabaseUrl {
+    /// The database's URL: the test server's, naming the new database.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+/// Like [`fresh_store`], as a URL for another process to connect to; `None` when no test
+/// server is configured (and none is required).
+///
+/// # Panics
+/// As [`fresh_store`].
+pub async fn fresh_database_url() -> Option<FreshDatabaseUrl> {
+    let (_, database) = fresh_database().await?;
+    let base = std::env::var(URL_VARIABLE).ok()?;
+    // postgres://user@host:port/database?options: only the database part changes.
+    let (without_query, query) = base.split_once('?').unwrap_or((base.as_str(), ""));
+    let host_start = without_query.find("://").map_or(0, |at| at + 3);
+    let host_end = without_query[host_start..]
+        .find('/')
+        .map_or(without_query.len(), |at| host_start + at);
+    let mut url = format!("{}/{}", &without_query[..host_end], database.name);
+    if !query.is_empty() {
+        url.push('?');
+        url.push_str(query);
+    }
+    Some(FreshDatabaseUrl {
+        url,
+        _database: database,
+    })
+}
+
+/// A copy of the template database, with the options to reach the server.
+async fn fresh_database() -> Option<(PgConnectOptions, TestDatabase)> {
     let Ok(url) = std::env::var(URL_VARIABLE) else {
         if std::env::var(REQUIRE_VARIABLE).is_ok_and(|value| value == "1") {
             panic!("{REQUIRE_VARIABLE}=1 but {URL_VARIABLE} is not set");
@@ -84,13 +136,7 @@ pub async fn fresh_pg_store(max_connections: u32) -> Option<PgStore> {
         .unwrap_or_else(|error| panic!("{URL_VARIABLE} is not a valid URL: {error}"));
     let template = template(&admin).await;
     let database = create_copy(&admin, template).await;
-    let options = crate::tuned(admin.clone().database(&database.name));
-    let pool = PgPoolOptions::new()
-        .max_connections(max_connections)
-        .connect_with(options)
-        .await
-        .unwrap_or_else(|error| panic!("cannot open test database {}: {error}", database.name));
-    Some(PgStore::with_test_database(pool, database))
+    Some((admin, database))
 }
 
 /// The template database for this schema version, created on first use.

@@ -429,7 +429,7 @@ async fn check_leave(
     let query = LeaveQuery {
         agents: Some(agents),
         states: Some(vec![LeaveState::Pending, LeaveState::Approved]),
-        overlapping: None,
+        ..LeaveQuery::default()
     };
     let existing = session.service.leaves(&session.ctx, query).await?;
     let mut refused = Vec::new();
@@ -512,6 +512,7 @@ async fn show(session: &Session, args: ShowArgs) -> Result<(), Failure> {
         agents: only.clone(),
         states: Some(vec![LeaveState::Approved]),
         overlapping: Some(dates),
+        ..LeaveQuery::default()
     };
     let leave = session.service.leaves(&session.ctx, query).await?;
 

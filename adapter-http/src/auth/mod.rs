@@ -2,7 +2,8 @@
 //!
 //! - [`token`]: HS256 access tokens signed with the server's key.
 //! - [`caller`]: the [`caller::Caller`] and [`caller::Admin`] extractors, which check the
-//!   token on every request against the staff member's account (briefly cached).
+//!   token on every request against the staff member's account.
+//! - [`states`]: the brief cache of each staff member's token state those checks read.
 //! - [`password`]: argon2id hashing and verification on the blocking threads.
 //! - [`limit`]: rate limits on login attempts per account and per client address.
 //! - [`customer`]: the ticketing platform's signature of a customer's external id.
@@ -15,13 +16,14 @@ pub mod caller;
 pub mod customer;
 pub mod limit;
 pub mod password;
+pub mod states;
 pub mod token;
 
 use std::time::Duration;
 
-use crate::auth::caller::TokenStateCache;
 use crate::auth::customer::CustomerSecret;
 use crate::auth::limit::{LoginLimiter, LoginLimits};
+use crate::auth::states::TokenStateCache;
 use crate::auth::token::{TokenRefused, Tokens};
 use crate::keys::SigningKey;
 

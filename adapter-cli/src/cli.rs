@@ -22,8 +22,14 @@ pub(crate) struct Args {
     #[arg(long = "as", value_name = "LOGIN", global = true)]
     pub(crate) acting_admin: Option<String>,
 
-    /// Which log lines to write to standard error, as a tracing filter.
-    #[arg(long, env = "SHIFTDESK_LOG", default_value = "warn", global = true)]
+    /// Which log lines to write to standard error, as a tracing filter. Slow statements are
+    /// left out by default: a bulk import is meant to be one long statement.
+    #[arg(
+        long,
+        env = "SHIFTDESK_LOG",
+        default_value = "warn,sqlx::query=error",
+        global = true
+    )]
     pub(crate) log_level: String,
 
     /// What to do.
@@ -55,6 +61,29 @@ pub(crate) enum Command {
     /// Customer conversations.
     #[command(subcommand)]
     Conversations(ConversationsCommand),
+    /// Fill an empty store with a demo team: agents, shifts, a month's schedule, leave and swap
+    /// requests, canned replies, and conversations replayed from real multilingual dialogs.
+    Demo(DemoArgs),
+}
+
+/// `demo`
+#[derive(Debug, ClapArgs)]
+pub(crate) struct DemoArgs {
+    /// How many agents.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) agents: u32,
+    /// How many weeks of schedule, from `--from`.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=8))]
+    pub(crate) weeks: u8,
+    /// The first day of the schedule (`YYYY-MM-DD`); by default the next Monday.
+    #[arg(long)]
+    pub(crate) from: Option<chrono::NaiveDate>,
+    /// How many past conversations, spread over the last four weeks.
+    #[arg(long, default_value_t = 500)]
+    pub(crate) conversations: u32,
+    /// Add to a store that already holds data (the demo's own names must still be free).
+    #[arg(long)]
+    pub(crate) force: bool,
 }
 
 /// How a listing is printed.

@@ -18,7 +18,7 @@ pub(crate) async fn run(url: &DatabaseUrl, command: DbCommand) -> Result<(), Fai
         DbCommand::Migrate {
             admin_password_file,
         } => {
-            let service = open_service(url).await?;
+            let (_, service) = open_service(url).await?;
             let path = password_path(admin_password_file.as_deref(), url);
             let created = first_admin(&service, &path)
                 .await

@@ -6,8 +6,8 @@
 //! - [`cli`]: the commands and flags (clap).
 //! - [`failure`]: what can go wrong, and the exit code each failure ends with.
 //! - [`session`]: opening the store named by `--database-url` and finding the acting admin.
-//! - [`db`], [`agents`], [`shifts`], [`schedule`], [`requests`], [`conversations`]: one module
-//!   per command family; each parses its input into `core` types, calls the service, and
+//! - [`db`], [`agents`], [`shifts`], [`schedule`], [`requests`], [`conversations`], [`demo`]:
+//!   one module per command family; each parses its input into `core` types, calls the service, and
 //!   prints the answer.
 //! - [`grid`]: reading the agents × days grid from CSV or an `.xlsx` workbook, every bad
 //!   cell reported with its row and column.
@@ -22,6 +22,7 @@ mod agents;
 mod cli;
 mod conversations;
 mod db;
+mod demo;
 mod failure;
 mod grid;
 mod ics;
@@ -85,6 +86,7 @@ async fn run(args: Args) -> Result<(), Failure> {
                 Command::Leave(command) => requests::leave(&session, command).await,
                 Command::Swap(command) => requests::swap(&session, command).await,
                 Command::Conversations(command) => conversations::run(&session, command).await,
+                Command::Demo(args) => demo::run(&session, args).await,
                 Command::Db(_) => Ok(()),
             }
         }

@@ -8,6 +8,7 @@ use shiftdesk_core::event::SilentNotifier;
 use shiftdesk_core::ids::{AgentId, ShiftId};
 use shiftdesk_core::shift::ShiftTemplate;
 use shiftdesk_core::staff::{Actor, Agent, Context, Role};
+use shiftdesk_core::store::Store;
 use shiftdesk_core::text::{Login, ShiftName};
 use shiftdesk_core::time::SystemClock;
 use shiftdesk_http::config::DatabaseUrl;
@@ -22,6 +23,8 @@ pub(crate) fn database_url(raw: &str) -> Result<DatabaseUrl, Failure> {
 
 /// An open store, the service over it, and the admin acting.
 pub(crate) struct Session {
+    /// The store, for a second service with a clock of its own (the demo's history).
+    pub(crate) store: Arc<dyn Store>,
     /// The service, with the server's rules.
     pub(crate) service: Service,
     /// The acting admin, named in every audit record.
@@ -40,7 +43,7 @@ impl Session {
                 path.display()
             )));
         }
-        let service = open_service(url).await?;
+        let (store, service) = open_service(url).await?;
         let login = match login {
             Some(login) => login.to_owned(),
             None => std::env::var("USER").map_err(|_| {
@@ -50,7 +53,11 @@ impl Session {
         let admin = find_admin(&service, &login).await?;
         tracing::debug!(admin = %admin.login, "acting admin found");
         let ctx = Context::new(Actor::admin(admin.id));
-        Ok(Self { service, ctx })
+        Ok(Self {
+            store,
+            service,
+            ctx,
+        })
     }
 
     /// Every staff member and shift template, to turn names into ids and back.
@@ -62,15 +69,16 @@ impl Session {
 }
 
 /// Opens the store as the server does and puts the service over it.
-pub(crate) async fn open_service(url: &DatabaseUrl) -> Result<Service, Failure> {
+pub(crate) async fn open_service(url: &DatabaseUrl) -> Result<(Arc<dyn Store>, Service), Failure> {
     let opened = open_store(url)
         .await
         .map_err(|error| Failure::Store(format!("{}: {}", url.redacted(), with_sources(&error))))?;
-    Ok(Service::new(
-        opened.store,
+    let service = Service::new(
+        opened.store.clone(),
         Arc::new(SilentNotifier),
         Arc::new(SystemClock),
-    ))
+    );
+    Ok((opened.store, service))
 }
 
 async fn find_admin(service: &Service, login: &str) -> Result<Agent, Failure> {

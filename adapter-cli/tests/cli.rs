@@ -1067,3 +1067,77 @@ async fn a_month_imports_into_postgres_and_shows_back() {
         .assert()
         .code(1);
 }
+
+#[test]
+fn the_demo_fills_an_empty_store_once_with_a_working_team() {
+    let store = Store::sqlite();
+    store.ok(&["db", "migrate"]);
+    let said = store.ok(&[
+        "demo",
+        "--agents",
+        "60",
+        "--conversations",
+        "12",
+        "--from",
+        "2027-03-01",
+    ]);
+    assert!(said.contains("60 agents, 4 shift templates"), "{said}");
+    assert!(said.contains("12 conversations"), "{said}");
+
+    // Every agent works five days of each week, the night crossing midnight.
+    let shown = store.ok(&[
+        "schedule",
+        "show",
+        "--from",
+        "2027-03-01",
+        "--to",
+        "2027-03-07",
+        "--format",
+        "json",
+    ]);
+    let shown: Value = serde_json::from_str(&shown).expect("json");
+    let entries = shown["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 60 * 5, "{shown}");
+    let shifts = store.ok(&["shifts", "list", "--format", "json"]);
+    assert!(shifts.contains("night"), "{shifts}");
+
+    let pending = store.ok(&["leave", "list", "--pending", "--format", "json"]);
+    let pending: Value = serde_json::from_str(&pending).expect("json");
+    assert!(!pending.as_array().expect("list").is_empty(), "{pending}");
+    let swaps = store.ok(&["swap", "list", "--pending", "--format", "json"]);
+    let swaps: Value = serde_json::from_str(&swaps).expect("json");
+    assert!(!swaps.as_array().expect("list").is_empty(), "{swaps}");
+
+    // The history lies in the four weeks before today.
+    let today = chrono::Utc::now().date_naive();
+    let (from, to) = ((today - Days::new(30)).to_string(), today.to_string());
+    let export = store.ok(&[
+        "conversations",
+        "export",
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--format",
+        "jsonl",
+    ]);
+    let conversations: Vec<Value> = export
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    assert_eq!(conversations.len(), 12);
+    assert!(
+        conversations
+            .iter()
+            .all(|c| c["messages"].as_array().is_some_and(|m| m.len() >= 2)),
+        "every conversation holds its dialog"
+    );
+
+    // A second run finds the team and writes nothing.
+    store
+        .cli()
+        .args(["demo", "--agents", "10"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("already holds data"));
+}

@@ -21,6 +21,7 @@ pub(crate) mod canned;
 pub(crate) mod common;
 pub(crate) mod leave;
 pub(crate) mod login;
+pub(crate) mod realtime;
 pub(crate) mod schedule;
 pub(crate) mod shifts;
 pub(crate) mod swaps;
@@ -52,6 +53,8 @@ const SLOW_STORE_CALL: Duration = Duration::from_millis(200);
         (name = "canned replies", description = "Saved replies with variables, personal or \
             public, and rendering them for a conversation."),
         (name = "audit", description = "The audit log: who changed what, and when."),
+        (name = "realtime", description = "The WebSocket connection (see docs/realtime.md), \
+            its tickets, and who is online."),
     )
 )]
 struct ApiDoc;
@@ -123,6 +126,9 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(canned::render_canned_reply))
         .routes(routes!(audit::audit_log))
+        .routes(routes!(realtime::create_ticket))
+        .routes(routes!(realtime::connect))
+        .routes(routes!(realtime::online))
 }
 
 /// The answer of a health or readiness check.

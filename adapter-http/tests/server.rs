@@ -172,7 +172,7 @@ async fn metrics_count_each_request_by_route_and_status() {
 }
 
 /// The routes the server has, as (method, path).
-const ROUTES: [(&str, &str); 47] = [
+const ROUTES: [(&str, &str); 50] = [
     ("get", "/api/openapi.json"),
     ("get", "/healthz"),
     ("get", "/metrics"),
@@ -220,7 +220,13 @@ const ROUTES: [(&str, &str); 47] = [
     ("delete", "/api/v1/canned-replies/{id}"),
     ("post", "/api/v1/canned-replies/{id}/render"),
     ("get", "/api/v1/audit"),
+    ("post", "/api/v1/ws/tickets"),
+    ("get", "/api/v1/ws"),
+    ("get", "/api/v1/stats/online"),
 ];
+
+/// The routes opened with a one-time ticket in the query instead of a bearer token.
+const BY_TICKET: [&str; 1] = ["/api/v1/ws"];
 
 /// The routes anyone may call without a token.
 const PUBLIC: [&str; 6] = [
@@ -283,6 +289,9 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
             if method == "get" {
                 assert!(status.is_success(), "{path}: {status}");
             }
+        } else if BY_TICKET.contains(&path.as_str()) {
+            assert!(operation.get("security").is_none(), "{method} {path}");
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}");
         } else {
             assert_eq!(
                 operation["security"][0]["bearer"],

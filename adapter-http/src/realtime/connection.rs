@@ -6,14 +6,16 @@
 //! once the store committed the message; the service publishes it to the other participants
 //! after the same commit.
 //!
-//! No gap and no duplicate: the connection keeps the highest sequence number it sent for each
-//! conversation and drops anything at or below it. A resume first subscribes (pushes then
-//! wait in the connection's queue), then replays from the store, then goes back to the
-//! queue, whose messages already replayed are dropped. A pushed message further ahead than
-//! the next number (a concurrent sender's publication overtaking another's) makes the loop
-//! read the missing ones from the store first.
+//! No gap and no duplicate: once a conversation is resumed (anchored), the connection keeps
+//! the highest sequence number it sent and drops anything at or below it. A resume first
+//! subscribes (pushes then wait in the connection's queue), then replays from the store, then
+//! goes back to the queue, whose messages already replayed are dropped. A pushed message
+//! further ahead than the next number (a concurrent sender's publication overtaking
+//! another's) makes the loop read the missing ones from the store first. Before a
+//! conversation is resumed, its live messages are sent as they come and remembered one by
+//! one, so the resume that follows fills in the earlier ones without repeating any.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -38,6 +40,48 @@ use crate::problem::Problem;
 
 /// The most messages one read from the store returns during a replay.
 const REPLAY_PAGE: usize = 500;
+
+/// The most live messages remembered one by one for a conversation not yet resumed; beyond,
+/// the oldest are forgotten, and a late resume may send those again.
+const LOOSE_LIMIT: usize = 1_000;
+
+/// What this connection sent of one conversation.
+#[derive(Debug, Default)]
+struct Sent {
+    /// The highest sequence number sent.
+    highest: Option<Seq>,
+    /// Whether everything up to `highest` was sent (or the client had it): true once resumed.
+    anchored: bool,
+    /// Before the anchor: the numbers sent live, one by one.
+    loose: BTreeSet<Seq>,
+}
+
+impl Sent {
+    fn has(&self, seq: Seq) -> bool {
+        if self.anchored {
+            self.highest.is_some_and(|highest| seq <= highest)
+        } else {
+            self.loose.contains(&seq)
+        }
+    }
+
+    fn record(&mut self, seq: Seq) {
+        self.highest = self.highest.max(Some(seq));
+        if !self.anchored {
+            self.loose.insert(seq);
+            if self.loose.len() > LOOSE_LIMIT {
+                self.loose.pop_first();
+            }
+        }
+    }
+
+    /// Everything up to `seq` is with the client now.
+    fn anchor(&mut self, seq: Option<Seq>) {
+        self.highest = self.highest.max(seq);
+        self.anchored = true;
+        self.loose.clear();
+    }
+}
 
 /// A frame as the client sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,7 +159,7 @@ where
         session,
         id: registration.id,
         outgoing,
-        highest: HashMap::new(),
+        sent: HashMap::new(),
         typing_to: HashMap::new(),
     };
     let hello = ServerFrame::Hello {
@@ -213,8 +257,8 @@ struct Connection<O> {
     session: Session,
     id: ConnectionId,
     outgoing: O,
-    /// The highest sequence number sent on this connection, per conversation.
-    highest: HashMap<ConversationId, Seq>,
+    /// What was sent on this connection, per conversation.
+    sent: HashMap<ConversationId, Sent>,
     /// The conversations the client said it is typing in, and who was told.
     typing_to: HashMap<ConversationId, Vec<User>>,
 }
@@ -339,8 +383,8 @@ impl<O: Sink<Outbound> + Unpin> Connection<O> {
         Ok(())
     }
 
-    /// Watches a conversation, sends every message after `after` (or after what this
-    /// connection sent already), and says the replay is complete.
+    /// Watches a conversation, sends every message after `after` that this connection has
+    /// not sent, and says the replay is complete.
     async fn catch_up(
         &mut self,
         id: ConversationId,
@@ -349,21 +393,26 @@ impl<O: Sink<Outbound> + Unpin> Connection<O> {
         // Reading first checks that the caller may see the conversation; watching before the
         // replay makes every message committed from now on wait in the queue.
         let service = self.session.service.clone();
-        let mut cursor = after.max(self.highest.get(&id).copied());
+        let sent = self.sent.entry(id).or_default();
+        let mut cursor = if sent.anchored {
+            after.max(sent.highest)
+        } else {
+            after
+        };
         let mut page = service
             .messages_after(self.ctx(), id, cursor, REPLAY_PAGE)
             .await?;
         self.session.hub.watch(self.id, id);
         loop {
             let full = page.len() == REPLAY_PAGE;
-            // The watch may have started after the first page was read: read once more, so a
-            // message committed in between is replayed rather than missed.
             for message in &page {
                 if let Err(gone) = self.message(message).await {
                     return Ok(Err(gone));
                 }
                 cursor = Some(message.seq);
             }
+            // The watch may have started after the first page was read: read once more, so a
+            // message committed in between is replayed rather than missed.
             let next = service
                 .messages_after(self.ctx(), id, cursor, REPLAY_PAGE)
                 .await?;
@@ -372,23 +421,25 @@ impl<O: Sink<Outbound> + Unpin> Connection<O> {
             }
             page = next;
         }
+        let sent = self.sent.entry(id).or_default();
+        sent.anchor(cursor);
         let done = ServerFrame::Resumed {
             conversation: id,
-            seq: self.highest.get(&id).copied(),
+            seq: sent.highest,
         };
         Ok(self.frame(&done).await)
     }
 
     /// Sends a message unless this connection sent it already.
     async fn message(&mut self, message: &Message) -> Result<(), Gone> {
-        let highest = self.highest.get(&message.conversation).copied();
-        if highest.is_some_and(|highest| message.seq <= highest) {
+        let sent = self.sent.entry(message.conversation).or_default();
+        if sent.has(message.seq) {
             return Ok(());
         }
         if matches!(self.session.user, User::Customer(_)) && !message.is_public() {
             return Ok(());
         }
-        self.highest.insert(message.conversation, message.seq);
+        sent.record(message.seq);
         self.frame(&ServerFrame::Message(MessageOut::from(message)))
             .await
     }
@@ -543,8 +594,7 @@ impl<O: Sink<Outbound> + Unpin> Connection<O> {
         if !is_me {
             return Ok(());
         }
-        let after = self.highest.get(&id).copied();
-        match self.catch_up(id, after).await {
+        match self.catch_up(id, None).await {
             Ok(sent) => sent,
             Err(error) => {
                 tracing::warn!(conversation = id.get(), %error, "replay to a new holder failed");
@@ -556,13 +606,11 @@ impl<O: Sink<Outbound> + Unpin> Connection<O> {
     /// A message pushed by the hub: sent in order, after any it skipped over.
     async fn pushed_message(&mut self, message: &Message) -> Result<(), Gone> {
         let id = message.conversation;
-        let highest = self.highest.get(&id).copied();
-        let Some(highest) = highest else {
-            return self.message(message).await;
+        let sent = self.sent.entry(id).or_default();
+        let highest = match (sent.anchored, sent.highest) {
+            (true, Some(highest)) if message.seq > highest.next() => highest,
+            _ => return self.message(message).await,
         };
-        if message.seq <= highest.next() {
-            return self.message(message).await;
-        }
         // Numbers between were skipped: private notes a customer does not see, or a message
         // whose publication this one overtook. The store has them all.
         let missing = self

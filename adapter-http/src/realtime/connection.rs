@@ -652,3 +652,266 @@ fn problem_out(problem: Problem, raw: Value) -> ErrorOut {
         frame: Some(raw),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use shiftdesk_core::conversation::NewCustomer;
+    use shiftdesk_core::staff::Actor;
+    use shiftdesk_core::text::{DisplayName, ExternalId};
+    use shiftdesk_core::time::SystemClock;
+    use shiftdesk_store_memory::MemoryStore;
+    use tokio::sync::mpsc;
+    use tokio::task::JoinHandle;
+
+    use super::*;
+
+    /// A service over a memory store whose events go to `hub`.
+    fn service(hub: &Arc<Hub>) -> Service {
+        Service::new(
+            Arc::new(MemoryStore::new()),
+            hub.clone(),
+            Arc::new(SystemClock),
+        )
+        .with_presence(hub.clone())
+    }
+
+    /// A customer with a conversation of their own.
+    async fn customer_with_conversation(service: &Service) -> (Context, ConversationId) {
+        let new = NewCustomer {
+            external_id: ExternalId::parse("c-1").expect("external id"),
+            display_name: DisplayName::parse("Ana").expect("name"),
+        };
+        let system = Context::new(Actor::System);
+        let registered = service.register_customer(&system, new).await;
+        let ctx = Context::new(Actor::Customer {
+            id: registered.expect("customer").id,
+        });
+        let opened = service.open_conversation(&ctx, None, None).await;
+        (ctx, opened.expect("opened").id)
+    }
+
+    async fn write(service: &Service, ctx: &Context, id: ConversationId, count: usize) {
+        for n in 0..count {
+            let outgoing = Outgoing {
+                client_id: None,
+                kind: shiftdesk_core::message::MessageKind::Message,
+                body: MessageBody::parse(&format!("line {n}")).expect("body"),
+            };
+            service.send(ctx, id, outgoing).await.expect("sent");
+        }
+    }
+
+    /// One connection's loop over channels: frames go in through `client`, come out of
+    /// `server`.
+    struct Wire {
+        client: mpsc::Sender<Inbound>,
+        server: mpsc::Receiver<Outbound>,
+        task: JoinHandle<()>,
+    }
+
+    fn open(session: Session, room: usize) -> Wire {
+        let (client, inbound) = mpsc::channel::<Inbound>(16);
+        let (outbound, server) = mpsc::channel::<Outbound>(room);
+        let incoming = futures_util::stream::unfold(inbound, |mut inbound| async move {
+            inbound.recv().await.map(|frame| (frame, inbound))
+        });
+        let outgoing =
+            futures_util::sink::unfold(outbound, |outbound, frame: Outbound| async move {
+                outbound.send(frame).await.map_err(|_| Gone)?;
+                Ok::<_, Gone>(outbound)
+            });
+        let task = tokio::spawn(serve(session, Box::pin(incoming), Box::pin(outgoing)));
+        Wire {
+            client,
+            server,
+            task,
+        }
+    }
+
+    impl Wire {
+        async fn send(&self, frame: Value) {
+            let text = frame.to_string();
+            self.client.send(Inbound::Text(text)).await.expect("sent");
+        }
+
+        /// The next frame, answering pings.
+        async fn next(&mut self) -> Outbound {
+            loop {
+                match self.server.recv().await.expect("a frame") {
+                    Outbound::Ping => {
+                        let _ = self.client.send(Inbound::Pong).await;
+                    }
+                    frame => return frame,
+                }
+            }
+        }
+
+        async fn next_json(&mut self) -> Value {
+            match self.next().await {
+                Outbound::Text(text) => serde_json::from_str(&text).expect("json"),
+                other => panic!("expected a text frame, got {other:?}"),
+            }
+        }
+
+        /// The message sequence numbers of `id` up to its `resumed` frame.
+        async fn replayed(&mut self, id: ConversationId) -> Vec<u64> {
+            let mut seqs = Vec::new();
+            loop {
+                let frame = self.next_json().await;
+                match frame["type"].as_str() {
+                    Some("message") if frame["payload"]["conversation"] == id.get() => {
+                        seqs.push(frame["payload"]["seq"].as_u64().expect("seq"));
+                    }
+                    Some("resumed") => return seqs,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn session(service: &Service, hub: &Arc<Hub>, ctx: &Context) -> Session {
+        let Actor::Customer { id } = ctx.actor else {
+            panic!("a customer")
+        };
+        Session {
+            service: service.clone(),
+            hub: hub.clone(),
+            ctx: ctx.clone(),
+            user: User::Customer(id),
+            admin: false,
+            settings: RealtimeSettings::default(),
+        }
+    }
+
+    fn resume(id: ConversationId, last: u64) -> Value {
+        serde_json::json!({ "type": "resume", "payload": {
+            "conversations": { id.get().to_string(): last },
+        } })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_a_minute_away_a_resume_from_40_delivers_41_onward() {
+        let hub = Arc::new(Hub::new());
+        let service = service(&hub);
+        let (ctx, id) = customer_with_conversation(&service).await;
+        write(&service, &ctx, id, 40).await;
+
+        let mut first = open(session(&service, &hub, &ctx), 64);
+        assert_eq!(first.next_json().await["type"], "hello");
+        first.client.send(Inbound::Close).await.expect("closed");
+        first.task.await.expect("ended");
+
+        tokio::time::advance(Duration::from_secs(60)).await;
+        write(&service, &ctx, id, 20).await;
+        let mut second = open(session(&service, &hub, &ctx), 64);
+        assert_eq!(second.next_json().await["type"], "hello");
+        second.send(resume(id, 40)).await;
+        assert_eq!(second.replayed(id).await, (41..=60).collect::<Vec<u64>>());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_message_committed_during_the_replay_is_sent_once_in_order() {
+        let hub = Arc::new(Hub::new());
+        let service = service(&hub);
+        let (ctx, id) = customer_with_conversation(&service).await;
+        write(&service, &ctx, id, 30).await;
+
+        let mut wire = open(session(&service, &hub, &ctx), 1024);
+        assert_eq!(wire.next_json().await["type"], "hello");
+        wire.send(resume(id, 0)).await;
+        // These commit while the replay runs, before it or after it: each must come once.
+        write(&service, &ctx, id, 10).await;
+        let mut seqs = wire.replayed(id).await;
+        while seqs.last() != Some(&40) {
+            let frame = wire.next_json().await;
+            if frame["type"] == "message" {
+                seqs.push(frame["payload"]["seq"].as_u64().expect("seq"));
+            }
+        }
+        assert_eq!(seqs, (1..=40).collect::<Vec<u64>>());
+    }
+
+    #[tokio::test]
+    async fn an_ack_comes_after_the_commit_and_before_the_echo() {
+        let hub = Arc::new(Hub::new());
+        let service = service(&hub);
+        let (ctx, id) = customer_with_conversation(&service).await;
+        let mut wire = open(session(&service, &hub, &ctx), 64);
+        assert_eq!(wire.next_json().await["type"], "hello");
+
+        wire.send(serde_json::json!({ "type": "send", "payload": {
+            "conversation": id.get(), "client_id": "k-1", "body": "hello",
+        } }))
+        .await;
+        let ack = wire.next_json().await;
+        assert_eq!(ack["type"], "ack");
+        let stored = service
+            .messages_after(&ctx, id, None, 10)
+            .await
+            .expect("read");
+        assert_eq!(ack["payload"]["seq"], stored[0].seq.get());
+        let echo = wire.next_json().await;
+        assert_eq!(
+            (echo["type"].clone(), echo["payload"]["seq"].clone()),
+            ("message".into(), 1.into())
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_answers_no_pings_is_dropped() {
+        let hub = Arc::new(Hub::new());
+        let service = service(&hub);
+        let (ctx, _) = customer_with_conversation(&service).await;
+        let mut wire = open(session(&service, &hub, &ctx), 64);
+        assert!(matches!(wire.server.recv().await, Some(Outbound::Text(_))));
+
+        assert_eq!(wire.server.recv().await, Some(Outbound::Ping));
+        assert_eq!(wire.server.recv().await, Some(Outbound::Ping));
+        let closed = wire.server.recv().await;
+        assert_eq!(closed, Some(Outbound::Close(4003, "pings unanswered")));
+        wire.task.await.expect("ended");
+        assert_eq!(hub.online().customer_connections, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_answers_pings_stays() {
+        let hub = Arc::new(Hub::new());
+        let service = service(&hub);
+        let (ctx, _) = customer_with_conversation(&service).await;
+        let mut wire = open(session(&service, &hub, &ctx), 64);
+        assert!(matches!(wire.server.recv().await, Some(Outbound::Text(_))));
+        for _ in 0..5 {
+            assert_eq!(wire.server.recv().await, Some(Outbound::Ping));
+            wire.client.send(Inbound::Pong).await.expect("pong");
+        }
+        assert_eq!(hub.online().customer_connections, 1);
+    }
+
+    #[tokio::test]
+    async fn a_consumer_that_stops_reading_is_closed_for_a_resume() {
+        let hub = Arc::new(Hub::new());
+        let service = service(&hub);
+        let (ctx, id) = customer_with_conversation(&service).await;
+        let mut settings = RealtimeSettings::default();
+        settings.queue = 4;
+        let mut wire = open(
+            Session {
+                settings,
+                ..session(&service, &hub, &ctx)
+            },
+            1,
+        );
+        assert_eq!(wire.next_json().await["type"], "hello");
+        // Nobody reads: the sink holds one frame, the loop blocks on the next, the queue
+        // fills, and the hub asks the connection to close rather than wait.
+        write(&service, &ctx, id, 20).await;
+        let mut server = wire.server;
+        let mut last = None;
+        while let Some(frame) = server.recv().await {
+            last = Some(frame);
+        }
+        assert_eq!(last, Some(Outbound::Close(4002, "too far behind: resume")));
+    }
+}

@@ -894,8 +894,10 @@ mod tests {
         let hub = Arc::new(Hub::new());
         let service = service(&hub);
         let (ctx, id) = customer_with_conversation(&service).await;
-        let mut settings = RealtimeSettings::default();
-        settings.queue = 4;
+        let settings = RealtimeSettings {
+            queue: 4,
+            ..RealtimeSettings::default()
+        };
         let mut wire = open(
             Session {
                 settings,

@@ -217,9 +217,10 @@ async fn reconnecting_twice_within_a_second_delivers_each_message_once() {
 
         let mut seen: Vec<u64> = Vec::new();
         for _ in 0..3 {
-            let mut mei = server.connect(&server.agent).await;
+            // The resume rides on the ticket, so it runs before any live message is read.
             let last = seen.last().copied().unwrap_or(0);
-            mei.send(resume_frame(id, last)).await;
+            let resume = json!({ id.get().to_string(): last });
+            let mut mei = server.connect_resuming(&server.agent, Some(resume)).await;
             seen.extend(replayed(&mut mei, id).await);
             // The next connection replaces this one; read what it was sent until then.
             let next = server.connect(&server.agent).await;
@@ -527,5 +528,104 @@ async fn a_shutdown_closes_connections_with_going_away() {
         let stopping = tokio::spawn(server.server.shut_down());
         assert_eq!(client.close_code().await, 1001, "{store}");
         stopping.await.expect("joined").expect("stopped");
+    }
+}
+
+#[tokio::test]
+async fn read_positions_and_typing_reach_the_other_side_and_typing_clears_on_disconnect() {
+    for server in servers().await {
+        let mut client = server.connect(&server.customer).await;
+        let id = opened_by(&server, &client).await;
+        let mei = agent(server.agent_id);
+        server
+            .service
+            .take_conversation(&mei, id)
+            .await
+            .expect("taken");
+        let mut agent_side = server.connect(&server.agent).await;
+        let reply = write(&server, &mei, id, 1).await;
+
+        client
+            .send(json!({ "type": "typing", "payload": { "conversation": id.get() } }))
+            .await;
+        let typing = agent_side.next_of("typing").await["payload"].clone();
+        assert_eq!(typing["active"], true, "{}", server.store);
+        assert_eq!(typing["participant"]["type"], "customer");
+        assert!(typing["expires_in_ms"].as_u64().is_some_and(|ms| ms > 0));
+
+        client
+            .send(json!({ "type": "read", "payload": { "conversation": id.get(), "seq": reply } }))
+            .await;
+        let read = agent_side.next_of("read").await["payload"].clone();
+        assert_eq!(read["seq"], reply, "{}", server.store);
+        assert_eq!(read["participant"]["type"], "customer");
+
+        client.close().await;
+        let cleared = agent_side.next_of("typing").await["payload"].clone();
+        assert_eq!(cleared["active"], false, "{}", server.store);
+    }
+}
+
+#[tokio::test]
+async fn an_agent_hears_of_their_schedule_and_a_customer_does_not() {
+    for server in servers().await {
+        let mut mei = server.connect(&server.agent).await;
+        let mut client = server.connect(&server.customer).await;
+        server.on_shift_now(server.agent_id).await;
+
+        let changed = mei.next_of("schedule_changed").await["payload"].clone();
+        assert_eq!(
+            changed["agents"],
+            json!([server.agent_id]),
+            "{}",
+            server.store
+        );
+        // The customer's next frame answers their own frame: nothing of the schedule came.
+        client
+            .send(json!({ "type": "typing", "payload": { "conversation": 999_999 } }))
+            .await;
+        let next = client.next().await;
+        assert_eq!(next["type"], "error", "{}: {next}", server.store);
+    }
+}
+
+#[tokio::test]
+async fn a_resume_from_beyond_the_last_message_still_gets_the_next_ones() {
+    for server in servers().await {
+        let id = server.taken_conversation("beyond", server.agent_id).await;
+        let mei = agent(server.agent_id);
+        let last = write(&server, &mei, id, 3).await;
+        let mut connection = server.connect(&server.agent).await;
+        connection.send(resume_frame(id, last + 100)).await;
+        assert!(
+            replayed(&mut connection, id).await.is_empty(),
+            "{}",
+            server.store
+        );
+
+        let next = write(&server, &mei, id, 1).await;
+        let pushed = connection.next_of("message").await;
+        assert_eq!(pushed["payload"]["seq"], next, "{}", server.store);
+    }
+}
+
+#[tokio::test]
+async fn a_ticket_with_a_bad_resume_key_is_refused_naming_it() {
+    for server in servers().await {
+        let body = json!({ "resume": { "forty-two": 3 } });
+        let response = server
+            .send(
+                Method::POST,
+                "/api/v1/ws/tickets",
+                Some(&server.agent),
+                Some(body),
+            )
+            .await;
+        let refused = problem(response, 422).await;
+        assert_eq!(
+            refused["field"], "resume.forty-two",
+            "{}: {refused}",
+            server.store
+        );
     }
 }

@@ -122,6 +122,8 @@ pub struct Session {
     pub admin: bool,
     /// Heartbeats, queue size, limits.
     pub settings: RealtimeSettings,
+    /// Conversations to replay before anything else, with the last number the client has.
+    pub resume: Vec<(ConversationId, u64)>,
 }
 
 /// Runs one connection until the client leaves, the hub closes it, or its heartbeat stops.
@@ -170,6 +172,12 @@ where
         user: connection.session.user.participant(),
     };
     if connection.frame(&hello).await.is_err() {
+        return;
+    }
+    // The resume the ticket carried runs before any push is read: live messages then come
+    // after the replay, in order.
+    let resume = std::mem::take(&mut connection.session.resume);
+    if connection.resume(resume, Value::Null).await.is_err() {
         return;
     }
 
@@ -372,7 +380,11 @@ impl<O: Sink<Outbound> + Unpin> Connection<O> {
     }
 
     async fn on_resume(&mut self, resume: ResumePayload, raw: Value) -> Result<(), Gone> {
-        for (conversation, last) in resume.pairs().unwrap_or_default() {
+        self.resume(resume.pairs().unwrap_or_default(), raw).await
+    }
+
+    async fn resume(&mut self, pairs: Vec<(ConversationId, u64)>, raw: Value) -> Result<(), Gone> {
+        for (conversation, last) in pairs {
             let after = Seq::try_from(last).ok();
             if let Err(error) = self.catch_up(conversation, after).await {
                 let field = format!("payload.conversations.{conversation}");
@@ -393,6 +405,13 @@ impl<O: Sink<Outbound> + Unpin> Connection<O> {
         // Reading first checks that the caller may see the conversation; watching before the
         // replay makes every message committed from now on wait in the queue.
         let service = self.session.service.clone();
+        // A number past the conversation's last message would hide the next ones.
+        let last = service
+            .conversation(self.ctx(), id)
+            .await?
+            .conversation
+            .last_seq;
+        let after = after.min(last);
         let sent = self.sent.entry(id).or_default();
         let mut cursor = if sent.anchored {
             after.max(sent.highest)
@@ -782,6 +801,7 @@ mod tests {
             user: User::Customer(id),
             admin: false,
             settings: RealtimeSettings::default(),
+            resume: Vec::new(),
         }
     }
 

@@ -7,8 +7,18 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use shiftdesk_core::ids::ConversationId;
 use shiftdesk_core::staff::Context;
 use tokio::time::Instant;
+
+/// What a ticket stands for: who, and the conversations to replay before anything else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admission {
+    /// The caller the ticket was issued to.
+    pub ctx: Context,
+    /// For each conversation, the last sequence number the client has (0 for none).
+    pub resume: Vec<(ConversationId, u64)>,
+}
 
 /// Tickets kept before expired ones are swept out; beyond, the oldest go.
 const MAX_TICKETS: usize = 100_000;
@@ -16,7 +26,7 @@ const MAX_TICKETS: usize = 100_000;
 /// Tickets waiting to be used. Its `Debug` form shows how many, never the tickets.
 pub struct Tickets {
     ttl: Duration,
-    waiting: Mutex<HashMap<String, (Instant, Context)>>,
+    waiting: Mutex<HashMap<String, (Instant, Admission)>>,
 }
 
 impl std::fmt::Debug for Tickets {
@@ -43,9 +53,9 @@ impl Tickets {
         self.ttl
     }
 
-    /// A new ticket for `ctx`: 32 random bytes in hex. Fails only if the system has no
+    /// A new ticket for `admission`: 32 random bytes in hex. Fails only if the system has no
     /// randomness to give.
-    pub fn issue(&self, ctx: Context) -> Result<String, getrandom::Error> {
+    pub fn issue(&self, admission: Admission) -> Result<String, getrandom::Error> {
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes)?;
         let ticket = hex::encode(bytes);
@@ -65,18 +75,18 @@ impl Tickets {
         {
             waiting.remove(&oldest);
         }
-        waiting.insert(ticket.clone(), (now, ctx));
+        waiting.insert(ticket.clone(), (now, admission));
         Ok(ticket)
     }
 
-    /// The caller a ticket was issued to, if it is known and fresh; it cannot be used again.
-    pub fn redeem(&self, ticket: &str) -> Option<Context> {
+    /// What a ticket was issued for, if it is known and fresh; it cannot be used again.
+    pub fn redeem(&self, ticket: &str) -> Option<Admission> {
         let mut waiting = self
             .waiting
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (issued, ctx) = waiting.remove(ticket)?;
-        (issued.elapsed() < self.ttl).then_some(ctx)
+        let (issued, admission) = waiting.remove(ticket)?;
+        (issued.elapsed() < self.ttl).then_some(admission)
     }
 }
 
@@ -87,8 +97,11 @@ mod tests {
 
     use super::*;
 
-    fn mei() -> Context {
-        Context::new(Actor::agent(AgentId::try_from(2).expect("id")))
+    fn mei() -> Admission {
+        Admission {
+            ctx: Context::new(Actor::agent(AgentId::try_from(2).expect("id"))),
+            resume: Vec::new(),
+        }
     }
 
     #[tokio::test]

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{Query, State};
@@ -15,10 +16,12 @@ use shiftdesk_core::staff::Actor;
 use utoipa::ToSchema;
 
 use crate::auth::caller::{Admin, Caller, unauthorized};
+use crate::extract::parse_json;
 use crate::problem::{Problem, ProblemBody};
 use crate::realtime::connection::Session;
-use crate::realtime::protocol::User;
+use crate::realtime::protocol::{ResumePayload, User};
 use crate::realtime::socket;
+use crate::realtime::ticket::Admission;
 use crate::state::AppState;
 
 /// Frames larger than this end the connection (1009) instead of getting an error frame:
@@ -35,14 +38,35 @@ pub(crate) struct TicketAnswer {
     expires_at: DateTime<Utc>,
 }
 
-/// Trades the caller's token for a one-time WebSocket ticket, valid for 30 seconds.
+/// What a ticket may carry: the conversations to replay as soon as the connection opens.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TicketRequest {
+    /// For each conversation (its id as a key), the last sequence number the client has, 0
+    /// for none: the same as a `resume` frame, but replayed before any live event.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    resume: Option<ResumePayloadBody>,
+}
+
+/// The `resume` map of a ticket request.
+type ResumePayloadBody = std::collections::BTreeMap<String, u64>;
+
+/// Trades the caller's token for a one-time WebSocket ticket, valid for 30 seconds. An
+/// optional body `{"resume": {"<conversation>": last_seq}}` names conversations to replay
+/// when the connection opens, before any live event.
 #[utoipa::path(
     post,
     path = "/api/v1/ws/tickets",
     tag = "realtime",
     security(("bearer" = [])),
+    request_body(content = Option<TicketRequest>, description = "Optional: conversations to \
+        resume when the connection opens."),
     responses(
         (status = 201, description = "A ticket for one connection.", body = TicketAnswer),
+        (status = 422, description = "A resume key that is not a conversation id \
+            (`invalid_value`, `field` names it).",
+            body = ProblemBody<'static>, content_type = "application/problem+json"),
         (status = 401, description = "No valid token (`unauthorized`).",
             body = ProblemBody<'static>, content_type = "application/problem+json"),
         (status = "4XX", description = "The request was refused.", body = ProblemBody<'static>,
@@ -52,11 +76,26 @@ pub(crate) struct TicketAnswer {
 pub(crate) async fn create_ticket(
     State(state): State<AppState>,
     Caller(ctx): Caller,
+    body: Bytes,
 ) -> Result<(StatusCode, Json<TicketAnswer>), Problem> {
+    let resume = if body.iter().all(u8::is_ascii_whitespace) {
+        Vec::new()
+    } else {
+        let request: TicketRequest = parse_json(&body)?;
+        let conversations = request.resume.unwrap_or_default();
+        ResumePayload { conversations }.pairs().map_err(|key| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_value",
+                format!("resume.{key}: not a conversation id"),
+            )
+            .with_field(format!("resume.{key}"))
+        })?
+    };
     let tickets = &state.realtime.tickets;
     let expires_at = Utc::now() + tickets.ttl();
     let ticket = tickets
-        .issue(ctx)
+        .issue(Admission { ctx, resume })
         .map_err(|error| Problem::internal(&error))?;
     Ok((
         StatusCode::CREATED,
@@ -107,7 +146,7 @@ pub(crate) async fn connect(
         )
         .into_response();
     };
-    let Some(ctx) = gate.tickets.redeem(ticket) else {
+    let Some(Admission { ctx, resume }) = gate.tickets.redeem(ticket) else {
         tracing::debug!("connection refused: the ticket is unknown, used or expired");
         return unauthorized();
     };
@@ -123,6 +162,7 @@ pub(crate) async fn connect(
         user,
         admin,
         settings: gate.settings.clone(),
+        resume,
     };
     let limit = gate.settings.max_frame_bytes.max(HARD_FRAME_LIMIT);
     upgrade

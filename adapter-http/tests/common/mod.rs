@@ -282,7 +282,23 @@ impl TestServer {
 
     /// Opens a connection for `token` and reads its hello frame.
     pub(crate) async fn connect(&self, token: &str) -> WsClient {
-        let ticket = self.ticket(token).await;
+        self.connect_resuming(token, None).await
+    }
+
+    /// Opens a connection whose ticket carries `resume` (`{"<conversation>": last_seq}`) and
+    /// reads its hello frame.
+    pub(crate) async fn connect_resuming(&self, token: &str, resume: Option<Value>) -> WsClient {
+        let ticket = match resume {
+            None => self.ticket(token).await,
+            Some(resume) => {
+                let body = json!({ "resume": resume });
+                let path = "/api/v1/ws/tickets";
+                let answer = self
+                    .expect(token, Method::POST, path, Some(body), 201)
+                    .await;
+                answer["ticket"].as_str().expect("ticket").to_owned()
+            }
+        };
         let (socket, _) = tokio_tungstenite::connect_async(self.ws_url(&ticket))
             .await
             .expect("connected");

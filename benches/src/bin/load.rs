@@ -505,8 +505,14 @@ async fn run_peer(
     let mut last: HashMap<i64, u64> = HashMap::new();
     let mut me = Value::Null;
     loop {
+        // The resume rides on the ticket, so the replay comes before any live message.
+        let conversations: serde_json::Map<String, Value> = last
+            .iter()
+            .map(|(id, seq)| (id.to_string(), json!(seq)))
+            .collect();
+        let body = json!({ "resume": conversations });
         let url = format!("{base}/api/v1/ws/tickets");
-        let ticket = call(&http, reqwest::Method::POST, url, Some(&token), None).await;
+        let ticket = call(&http, reqwest::Method::POST, url, Some(&token), Some(body)).await;
         let ws = format!(
             "{}/api/v1/ws?ticket={}",
             base.replacen("http", "ws", 1),
@@ -516,14 +522,6 @@ async fn run_peer(
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
-        if !last.is_empty() {
-            let conversations: serde_json::Map<String, Value> = last
-                .iter()
-                .map(|(id, seq)| (id.to_string(), json!(seq)))
-                .collect();
-            let resume = json!({ "type": "resume", "payload": { "conversations": conversations } });
-            let _ = socket.send(Message::Text(resume.to_string().into())).await;
-        }
         loop {
             tokio::select! {
                 read = socket.next() => {

@@ -629,3 +629,38 @@ async fn a_ticket_with_a_bad_resume_key_is_refused_naming_it() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_agent_whose_last_connection_closes_hands_back_their_conversations_if_the_team_says_so()
+{
+    for server in servers().await {
+        server.on_shift_now(server.agent_id).await;
+        let mut team = server
+            .expect(&server.admin, Method::GET, "/api/v1/team", None, 200)
+            .await;
+        team["requeue_when_away"] = json!(true);
+        server
+            .expect(&server.admin, Method::PUT, "/api/v1/team", Some(team), 200)
+            .await;
+        let mut mei = server.connect(&server.agent).await;
+        let mut client = server.connect(&server.customer).await;
+        let id = opened_by(&server, &client).await;
+        mei.next_of("assigned").await;
+        client.next_of("assigned").await;
+
+        mei.close().await;
+        let queued = client.next_of("queued").await["payload"].clone();
+        assert_eq!(queued["conversation"], id.get(), "{}", server.store);
+        assert_eq!(queued["from"], server.agent_id);
+        let stats = server
+            .expect(
+                &server.admin,
+                Method::GET,
+                "/api/v1/stats/online",
+                None,
+                200,
+            )
+            .await;
+        assert_eq!(stats["agents_online"], 0, "{}", server.store);
+    }
+}

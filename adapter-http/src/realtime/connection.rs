@@ -141,9 +141,10 @@ where
     );
     let mut pushes = registration.pushes;
     let mut close = registration.close;
-    let _leave = Leave {
+    let mut leave = Leave {
         session: session.clone(),
         id: registration.id,
+        shutdown: false,
     };
     if registration.came_online
         && let User::Agent(agent) = session.user
@@ -194,6 +195,7 @@ where
                 let reason = *close.borrow_and_update();
                 match (changed, reason) {
                     (Ok(()), Some(reason)) => {
+                        leave.shutdown = reason == Close::GOING_AWAY;
                         let _ = connection.close(reason).await;
                         break;
                     }
@@ -239,15 +241,17 @@ fn millis(duration: std::time::Duration) -> u64 {
 struct Gone;
 
 /// Leaves the hub when the connection ends, however it ends; the last connection of an
-/// agent takes them offline, which may send their conversations back to routing.
+/// agent takes them offline, which may send their conversations back to routing. A server
+/// shutting down does not: its agents reconnect to the next one and keep their work.
 struct Leave {
     session: Session,
     id: ConnectionId,
+    shutdown: bool,
 }
 
 impl Drop for Leave {
     fn drop(&mut self) {
-        let went_offline = self.session.hub.unregister(self.id);
+        let went_offline = self.session.hub.unregister(self.id) && !self.shutdown;
         if let (true, User::Agent(agent)) = (went_offline, self.session.user) {
             let (service, ctx) = (self.session.service.clone(), self.session.ctx.clone());
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {

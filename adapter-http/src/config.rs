@@ -72,6 +72,22 @@ pub struct Args {
     #[arg(long, env = "SHIFTDESK_ANONYMOUS_CUSTOMERS", default_value_t = false)]
     pub anonymous_customers: bool,
 
+    /// Whether a user may keep several WebSocket connections (devices) at once, each
+    /// receiving the user's events. Without it, a new connection closes the older one with
+    /// code 4001.
+    #[arg(long, env = "SHIFTDESK_WS_SEVERAL_DEVICES", default_value_t = false)]
+    pub ws_several_devices: bool,
+
+    /// How many WebSocket connections are accepted per second across all clients, after a
+    /// burst of 500; beyond, 429 `too_many_connections` with `Retry-After`.
+    #[arg(
+        long,
+        env = "SHIFTDESK_WS_ACCEPT_PER_SECOND",
+        value_name = "N",
+        default_value = "200"
+    )]
+    pub ws_accept_per_second: std::num::NonZeroU32,
+
     /// Where the first admin's password is written when the database has no staff yet.
     /// Without it: beside a SQLite database as `<database>.admin-password`, else
     /// `shiftdesk-admin-password` in the working directory.

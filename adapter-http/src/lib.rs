@@ -5,7 +5,8 @@
 //! under `/api/v1/`: logging in and out, the caller's profile and password, the staff list,
 //! customer sign-in, the team settings, shift templates, the schedule, leave and swap
 //! requests, canned replies, conversations (lists and search, messages, transfers, status,
-//! read positions, exports), and the audit log.
+//! read positions, exports), the audit log, and the real-time WebSocket connection with its
+//! tickets and online statistics.
 //! Every route that serves team data authenticates its caller first.
 //!
 //! Map, in the order a request meets it:
@@ -19,6 +20,8 @@
 //! - [`request_id`]: the request id and the span every log line of a request carries.
 //! - [`auth`]: tokens, the caller extractors, passwords, login limits, customer sign-in
 //!   and the first admin.
+//! - [`realtime`]: the WebSocket side: the hub (core's `Notifier` and `Presence`), the
+//!   connection loop, tickets, and the protocol's frames.
 //! - [`metrics`]: request counts, latencies and pool use in Prometheus's format.
 //! - [`extract`]: JSON bodies whose rejections name the field at fault.
 //! - `routes`: every route with its OpenAPI description, one module per resource; `page`
@@ -36,6 +39,7 @@ pub mod extract;
 pub mod keys;
 pub mod metrics;
 pub mod problem;
+pub mod realtime;
 pub mod request_id;
 mod routes;
 pub mod server;

@@ -130,6 +130,8 @@ async fn run(args: Args, database: DatabaseUrl) -> u8 {
     settings.auth.token_ttl = args.token_ttl;
     settings.auth.customer_secret = customer_secret;
     settings.auth.anonymous_customers = args.anonymous_customers;
+    settings.realtime.several_devices = args.ws_several_devices;
+    settings.realtime.accept_per_second = args.ws_accept_per_second;
     let server = match spawn(app, settings).await {
         Ok(server) => server,
         Err(error) => {

@@ -21,6 +21,7 @@ pub(crate) mod conversations;
 pub(crate) mod leave;
 pub(crate) mod login;
 pub(crate) mod page;
+pub(crate) mod realtime;
 pub(crate) mod schedule;
 pub(crate) mod shifts;
 pub(crate) mod swaps;
@@ -51,6 +52,8 @@ pub(crate) mod users;
         (name = "conversations", description = "Conversations: finding, reading, writing, \
             handing over, closing and exporting them."),
         (name = "audit", description = "The audit log: who changed what, and when."),
+        (name = "realtime", description = "The WebSocket connection (see docs/realtime.md), \
+            its tickets, and who is online."),
     )
 )]
 struct ApiDoc;
@@ -137,6 +140,9 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(conversations::change_status))
         .routes(routes!(conversations::mark_read))
         .routes(routes!(audit::audit_log))
+        .routes(routes!(realtime::create_ticket))
+        .routes(routes!(realtime::connect))
+        .routes(routes!(realtime::online))
 }
 
 /// The answer of a health or readiness check.

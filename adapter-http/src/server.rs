@@ -11,7 +11,6 @@ use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use shiftdesk_core::Service;
-use shiftdesk_core::event::SilentNotifier;
 use shiftdesk_core::store::Store;
 use shiftdesk_core::time::SystemClock;
 use tokio::net::TcpListener;
@@ -26,6 +25,8 @@ use crate::database::OpenedStore;
 use crate::keys::SigningKey;
 use crate::metrics::Metrics;
 use crate::problem::{PROBLEM_JSON, Problem};
+use crate::realtime::hub::{Close, Hub};
+use crate::realtime::{Gate, RealtimeSettings, socket};
 use crate::request_id;
 use crate::routes;
 use crate::state::AppState;
@@ -35,6 +36,8 @@ use crate::watch::Watched;
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// How long a request may take before it is answered 503 `timeout`.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a shutdown waits for WebSocket connections to send their last frames and close.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
 /// How the server listens and what it accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +50,8 @@ pub struct Settings {
     pub body_limit: usize,
     /// How callers authenticate: token lifetime, login limits, customers.
     pub auth: AuthSettings,
+    /// The WebSocket side: heartbeats, queues, devices per user, connection limits.
+    pub realtime: RealtimeSettings,
 }
 
 impl Settings {
@@ -57,35 +62,42 @@ impl Settings {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             body_limit: DEFAULT_BODY_LIMIT,
             auth: AuthSettings::default(),
+            realtime: RealtimeSettings::default(),
         }
     }
 }
 
-/// What the server serves: the service over a store, and the key that signs tokens.
+/// What the server serves: the service over a store, the hub its events go to, and the key
+/// that signs tokens.
 #[derive(Clone)]
 pub struct App {
     service: Service,
     store: Arc<dyn Store>,
+    hub: Arc<Hub>,
     metrics: Metrics,
     signing_key: SigningKey,
 }
 
 impl App {
-    /// The application over an opened store, with the system clock and no listeners for
-    /// domain events yet.
+    /// The application over an opened store, with the system clock. Domain events go to the
+    /// WebSocket hub, which also tells routing who is online.
     pub fn new(opened: OpenedStore, signing_key: SigningKey) -> App {
         let store: Arc<dyn Store> = Arc::new(Watched(opened.store));
-        let service = Service::new(
-            store.clone(),
-            Arc::new(SilentNotifier),
-            Arc::new(SystemClock),
-        );
+        let hub = Arc::new(Hub::new());
+        let service = Service::new(store.clone(), hub.clone(), Arc::new(SystemClock))
+            .with_presence(hub.clone());
         App {
             service,
             store,
+            hub,
             metrics: Metrics::new(opened.pool),
             signing_key,
         }
+    }
+
+    /// The hub: who is connected, and where domain events go.
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
     }
 
     /// The operations the API's routes call.
@@ -117,6 +129,7 @@ pub fn router(app: &App, settings: &Settings) -> io::Result<Router> {
         auth: Arc::new(auth),
         store: app.store.clone(),
         metrics: app.metrics.clone(),
+        realtime: Arc::new(Gate::new(app.hub.clone(), settings.realtime.clone())),
         openapi: openapi.into(),
     };
 
@@ -220,18 +233,40 @@ pub async fn spawn(app: App, settings: Settings) -> io::Result<RunningServer> {
     let address = listener.local_addr()?;
     let router = router(&app, &settings)?;
     auth::password::prepare().await;
-    let (sender, mut receiver) = watch::channel(false);
-    let stop = async move {
-        // A dropped sender also stops the server: nobody is left to ask.
-        let _ = receiver.wait_for(|stop| *stop).await;
-        tracing::info!("stopping: no new connections; finishing requests in flight");
+    let (sender, receiver) = watch::channel(false);
+    let ticker = tokio::spawn(socket::tick(
+        app.service.clone(),
+        settings.realtime.tick,
+        receiver.clone(),
+    ));
+    let hub = app.hub.clone();
+    let mut stopping = receiver;
+    let stop = {
+        let hub = hub.clone();
+        async move {
+            // A dropped sender also stops the server: nobody is left to ask.
+            let _ = stopping.wait_for(|stop| *stop).await;
+            tracing::info!("stopping: no new connections; finishing requests in flight");
+            // Each connection finishes the frame it is handling (so its acks go out), then
+            // closes with 1001.
+            hub.close_all(Close::GOING_AWAY);
+        }
     };
     let task = tokio::spawn(async move {
         // The peer address is what login attempts are limited by.
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, service)
+        let served = axum::serve(listener, service)
             .with_graceful_shutdown(stop)
+            .await;
+        // Upgraded connections live on their own tasks, which the server does not wait for.
+        if tokio::time::timeout(CLOSE_GRACE, hub.until_empty())
             .await
+            .is_err()
+        {
+            tracing::warn!("WebSocket connections still open after the grace period");
+        }
+        ticker.abort();
+        served
     });
     Ok(RunningServer {
         address,

@@ -9,6 +9,7 @@ use shiftdesk_core::store::Store;
 
 use crate::auth::Auth;
 use crate::metrics::Metrics;
+use crate::realtime::Gate;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -21,6 +22,8 @@ pub(crate) struct AppState {
     pub(crate) store: Arc<dyn Store>,
     /// The server's metrics.
     pub(crate) metrics: Metrics,
+    /// The hub, connection tickets and the connection limit.
+    pub(crate) realtime: Arc<Gate>,
     /// The OpenAPI document, rendered once.
     pub(crate) openapi: Arc<str>,
 }

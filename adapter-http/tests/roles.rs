@@ -384,6 +384,28 @@ const TABLE: &[Row] = &[
         [401, 403, 200, 404, 404],
     ),
     row(
+        "post",
+        "/api/v1/ws/tickets",
+        "/api/v1/ws/tickets",
+        |_| Some(json!({})),
+        [401, 201, 201, 201, 201],
+    ),
+    // A plain request, without the WebSocket upgrade, whatever the ticket.
+    row(
+        "get",
+        "/api/v1/ws",
+        "/api/v1/ws?ticket=made-up",
+        none,
+        [426, 426, 426, 426, 426],
+    ),
+    row(
+        "get",
+        "/api/v1/stats/online",
+        "/api/v1/stats/online",
+        none,
+        [401, 403, 403, 403, 200],
+    ),
+    row(
         "get",
         "/api/v1/audit",
         "/api/v1/audit",

@@ -172,9 +172,9 @@ const DIALOGS: &str = concat!(
 /// The sample of them kept in the repository, for clones without the shared folder.
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/dialogs.jsonl");
 
-/// Every turn of every dialog in the shared corpus (real text in 22 languages), or of the
-/// repository's sample of it, or a few built-in lines if neither can be read.
-pub fn dialog_turns() -> Vec<String> {
+/// Every dialog of the shared corpus (real text in 22 languages, turns alternating between
+/// the two sides), or of the repository's sample of it, without empty turns.
+pub fn dialogs() -> Vec<Vec<String>> {
     #[derive(serde::Deserialize)]
     struct Dialog {
         turns: Vec<String>,
@@ -183,13 +183,22 @@ pub fn dialog_turns() -> Vec<String> {
         let shared = std::path::Path::new(DIALOGS).exists();
         if shared { DIALOGS } else { SAMPLE }.to_owned()
     });
-    let turns: Vec<String> = std::fs::read_to_string(path)
+    std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
         .filter_map(|line| serde_json::from_str::<Dialog>(line).ok())
-        .flat_map(|dialog| dialog.turns)
-        .filter(|turn| !turn.trim().is_empty())
-        .collect();
+        .map(|dialog| {
+            let turns = dialog.turns.into_iter();
+            turns.filter(|turn| !turn.trim().is_empty()).collect()
+        })
+        .filter(|turns: &Vec<String>| !turns.is_empty())
+        .collect()
+}
+
+/// Every turn of every dialog in the shared corpus (real text in 22 languages), or of the
+/// repository's sample of it, or a few built-in lines if neither can be read.
+pub fn dialog_turns() -> Vec<String> {
+    let turns: Vec<String> = dialogs().into_iter().flatten().collect();
     if turns.is_empty() {
         [
             "你好，我的订单还没到。",

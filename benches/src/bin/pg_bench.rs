@@ -90,6 +90,39 @@ async fn connect(admin: &PgConnectOptions, name: &str, connections: u32) -> PgSt
     store
 }
 
+/// A schedule entry as a client of the grid reads it: every field of the answer, typed.
+#[derive(serde::Deserialize)]
+#[allow(dead_code, reason = "read to parse the answer in full, not to be used")]
+struct GridEntry {
+    id: i64,
+    agent: i64,
+    shift: i64,
+    date: String,
+    start: String,
+    end: String,
+    status: GridStatus,
+    origin: GridOrigin,
+}
+
+/// An entry's status: its state and, for some states, the leave or swap behind it.
+#[derive(serde::Deserialize)]
+#[allow(dead_code, reason = "read to parse the answer in full, not to be used")]
+struct GridStatus {
+    state: String,
+    leave: Option<i64>,
+    to: Option<i64>,
+    swap: Option<i64>,
+}
+
+/// How an entry came to be: assigned, or taken over in a swap.
+#[derive(serde::Deserialize)]
+#[allow(dead_code, reason = "read to parse the answer in full, not to be used")]
+struct GridOrigin {
+    kind: String,
+    covers: Option<i64>,
+    swap: Option<i64>,
+}
+
 /// The week the grid shows: 2027-01-04 (a Monday) to 2027-01-10.
 const GRID_WEEK: (u64, u64) = (3, 9);
 
@@ -148,7 +181,7 @@ async fn grid(store: PgStore, quick: bool, report: &mut Report) {
                 .expect("the server answers");
             assert!(response.status().is_success(), "{}", response.status());
             let body = response.bytes().await.expect("the whole answer");
-            let grid: Vec<serde_json::Value> = serde_json::from_slice(&body).expect("JSON");
+            let grid: Vec<GridEntry> = serde_json::from_slice(&body).expect("the grid's JSON");
             let elapsed = started.elapsed();
             assert_eq!(grid.len(), expected, "every entry of the week");
             elapsed

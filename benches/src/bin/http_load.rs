@@ -1,6 +1,6 @@
 //! An open-loop load run against the HTTP server: GET requests on one route at a fixed rate,
-//! then the same on a baseline route, each latency counted from the instant its request was
-//! due rather than from when it was sent.
+//! and the same on a baseline route, the two taking turns in 5-second slices; each latency
+//! is counted from the instant its request was due rather than from when it was sent.
 //!
 //! ```text
 //! cargo run --release -p shiftdesk-benches --bin shiftdesk-http-load -- [--quick] \
@@ -340,15 +340,12 @@ struct Outcome {
 async fn measure(options: &Options, load: Load, target: &Target) -> Result<Outcome, String> {
     let client = http::client(load.connections as usize);
     let route_url = format!("{}{}", target.base, options.route);
-    let route = phase(&client, &route_url, target.token.as_deref(), load).await;
+    let baseline_url =
+        (options.baseline != "none").then(|| format!("{}{}", target.base, options.baseline));
+    let route = (route_url.as_str(), target.token.as_deref());
+    let (route, baseline) = phases(&client, route, baseline_url.as_deref(), load).await;
     let route = route.report(&options.route, load);
-    let baseline = if options.baseline == "none" {
-        None
-    } else {
-        let url = format!("{}{}", target.base, options.baseline);
-        let tally = phase(&client, &url, None, load).await;
-        Some(tally.report(&options.baseline, load))
-    };
+    let baseline = baseline.map(|tally| tally.report(&options.baseline, load));
 
     print_phase(&route);
     let mut report = Report::default();
@@ -421,26 +418,33 @@ struct Tally {
     statuses: BTreeMap<u16, u64>,
     /// Requests that got no complete answer.
     transport_errors: u64,
-    /// When the last answer (or failure) came.
-    last_done: Option<Instant>,
-    /// When the first request was due.
-    started: Instant,
+    /// From the first request due to the last answer, summed over the phase's slices.
+    elapsed: Duration,
 }
 
 impl Tally {
-    fn new(started: Instant) -> Tally {
+    fn new() -> Tally {
         Tally {
             latencies: Histogram::new_with_bounds(1, SLOWEST_US, 3)
                 .expect("constant bounds are valid"),
             statuses: BTreeMap::new(),
             transport_errors: 0,
-            last_done: None,
-            started,
+            elapsed: Duration::ZERO,
         }
     }
 
-    fn record(&mut self, due: Instant, status: Option<StatusCode>) {
-        let done = Instant::now();
+    /// Adds another slice of the same phase.
+    fn merge(&mut self, other: Tally) {
+        // Both histograms have the same bounds, so adding cannot fail.
+        let _ = self.latencies.add(&other.latencies);
+        for (status, count) in other.statuses {
+            *self.statuses.entry(status).or_default() += count;
+        }
+        self.transport_errors += other.transport_errors;
+        self.elapsed += other.elapsed;
+    }
+
+    fn record(&mut self, due: Instant, done: Instant, status: Option<StatusCode>) {
         let micros = u64::try_from(done.duration_since(due).as_micros()).unwrap_or(SLOWEST_US);
         self.latencies
             .saturating_record(micros.clamp(1, SLOWEST_US));
@@ -448,7 +452,6 @@ impl Tally {
             Some(status) => *self.statuses.entry(status.as_u16()).or_default() += 1,
             None => self.transport_errors += 1,
         }
-        self.last_done = Some(done);
     }
 
     fn report(&self, path: &str, load: Load) -> PhaseReport {
@@ -459,9 +462,7 @@ impl Tally {
             .filter(|(status, _)| !(200..300).contains(*status))
             .map(|(_, count)| count)
             .sum();
-        let elapsed = self
-            .last_done
-            .map_or(Duration::ZERO, |done| done.duration_since(self.started));
+        let elapsed = self.elapsed;
         let ms = |micros: u64| micros as f64 / 1000.0;
         PhaseReport {
             path: path.to_owned(),
@@ -515,28 +516,36 @@ struct Percentiles {
     max: f64,
 }
 
-/// Warms up, then loads `url` for the phase's duration; the warm-up is not recorded.
-async fn phase(client: &Client, url: &str, token: Option<&str>, load: Load) -> Tally {
+/// How long the route and the baseline take turns for: they alternate in slices of this
+/// many seconds, so both meet the same background load on a shared machine.
+const SLICE_S: u64 = 5;
+
+/// Warms up on both routes, then loads them in alternate slices until each has had the
+/// phase's duration; the warm-up is not recorded.
+async fn phases(
+    client: &Client,
+    route: (&str, Option<&str>),
+    baseline: Option<&str>,
+    load: Load,
+) -> (Tally, Option<Tally>) {
+    let (rate, connections) = (load.rate, load.connections);
     if load.warmup_s > 0 {
-        open_loop(
-            client,
-            url,
-            token,
-            load.rate,
-            load.connections,
-            load.warmup_s,
-        )
-        .await;
+        open_loop(client, route.0, route.1, rate, connections, load.warmup_s).await;
+        if let Some(url) = baseline {
+            open_loop(client, url, None, rate, connections, load.warmup_s).await;
+        }
     }
-    open_loop(
-        client,
-        url,
-        token,
-        load.rate,
-        load.connections,
-        load.duration_s,
-    )
-    .await
+    let (mut routed, mut based) = (Tally::new(), baseline.map(|_| Tally::new()));
+    let mut left = load.duration_s;
+    while left > 0 {
+        let seconds = left.min(SLICE_S);
+        routed.merge(open_loop(client, route.0, route.1, rate, connections, seconds).await);
+        if let (Some(url), Some(based)) = (baseline, based.as_mut()) {
+            based.merge(open_loop(client, url, None, rate, connections, seconds).await);
+        }
+        left -= seconds;
+    }
+    (routed, based)
 }
 
 /// Sends `rate` GET requests a second for `seconds`, each due at its own instant on the
@@ -553,7 +562,8 @@ async fn open_loop(
     let total = u64::from(rate) * seconds;
     let slots = Arc::new(Semaphore::new(connections as usize));
     let started = Instant::now() + Duration::from_millis(5);
-    let tally = Arc::new(Mutex::new(Tally::new(started)));
+    let tally = Arc::new(Mutex::new(Tally::new()));
+    let last_done = Arc::new(Mutex::new(started));
 
     // The clock is a thread of its own: the runtime's timer wakes on whole milliseconds,
     // which would add up to a millisecond of its own lateness to every latency, while a
@@ -578,14 +588,18 @@ async fn open_loop(
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        let (slots, tally) = (slots.clone(), tally.clone());
+        let (slots, tally, last_done) = (slots.clone(), tally.clone(), last_done.clone());
         requests.spawn(async move {
             let status = match slots.acquire_owned().await {
                 Ok(_slot) => answer(request).await,
                 Err(_) => None,
             };
+            let done = Instant::now();
             if let Ok(mut tally) = tally.lock() {
-                tally.record(due, status);
+                tally.record(due, done, status);
+            }
+            if let Ok(mut last) = last_done.lock() {
+                *last = (*last).max(done);
             }
         });
         // Finished requests are let go as the run goes, so the set holds only those in
@@ -598,7 +612,11 @@ async fn open_loop(
     let mut tally = tally
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    std::mem::replace(&mut *tally, Tally::new(started))
+    let mut tally = std::mem::replace(&mut *tally, Tally::new());
+    if let Ok(last) = last_done.lock() {
+        tally.elapsed = last.saturating_duration_since(started);
+    }
+    tally
 }
 
 /// The answer's status once its body is read in full; `None` if none came whole.

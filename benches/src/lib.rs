@@ -2,9 +2,11 @@
 //! any size, built directly as domain values or through the service over a store.
 //!
 //! The criterion benchmarks live in `benches/`; the store benchmark binaries in `src/bin/`
-//! share the runs in [`runs`]. The figures they produce are recorded in the README with the
-//! command that produced them.
+//! share the runs in [`runs`], and those that go through the HTTP server (the schedule grid,
+//! the load run) start it with [`http`]. The figures they produce are recorded in the README
+//! with the command that produced them.
 
+pub mod http;
 pub mod runs;
 
 use std::collections::BTreeSet;

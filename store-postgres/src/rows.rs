@@ -90,12 +90,6 @@ pub(crate) fn json_opt<T: DeserializeOwned>(
     Ok(value.map(|Json(value)| value))
 }
 
-fn span(row: &PgRow) -> Result<Span, StoreError> {
-    let starts: DateTime<Utc> = get(row, "starts")?;
-    let ends: DateTime<Utc> = get(row, "ends")?;
-    Span::new(starts, ends).map_err(|problem| corrupt("during", problem))
-}
-
 fn dates(row: &PgRow) -> Result<DateRange, StoreError> {
     let first: NaiveDate = get(row, "first_date")?;
     let last: NaiveDate = get(row, "last_date")?;
@@ -106,34 +100,88 @@ fn unknown(column: &str, value: &str) -> StoreError {
     corrupt(column, format!("unknown value {value:?}"))
 }
 
-/// The columns [`entry`] reads.
+/// The columns [`entry`] reads, by position: see [`entry_at`].
 pub(crate) const ENTRY_COLUMNS: &str = "id, agent_id, shift_id, work_date, lower(during) AS starts, \
      upper(during) AS ends, status::text AS status, leave_id, swapped_to, swap_id, \
      covers_agent, cover_swap";
 
+/// Where [`entry`] finds each of [`ENTRY_COLUMNS`], with the name errors give it. A week's
+/// schedule is thousands of rows, and looking twelve columns up by name in each took longer
+/// than decoding them.
+mod entry_at {
+    /// A column's position in [`super::ENTRY_COLUMNS`] and its name.
+    pub(super) type At = (usize, &'static str);
+
+    pub(super) const ID: At = (0, "id");
+    pub(super) const AGENT: At = (1, "agent_id");
+    pub(super) const SHIFT: At = (2, "shift_id");
+    pub(super) const DATE: At = (3, "work_date");
+    pub(super) const STARTS: At = (4, "starts");
+    pub(super) const ENDS: At = (5, "ends");
+    pub(super) const STATUS: At = (6, "status");
+    pub(super) const LEAVE: At = (7, "leave_id");
+    pub(super) const SWAPPED_TO: At = (8, "swapped_to");
+    pub(super) const SWAP: At = (9, "swap_id");
+    pub(super) const COVERS: At = (10, "covers_agent");
+    pub(super) const COVER_SWAP: At = (11, "cover_swap");
+
+    /// Every one, for the test that holds them to the column list.
+    #[cfg(test)]
+    pub(super) const ALL: [At; 12] = [
+        ID, AGENT, SHIFT, DATE, STARTS, ENDS, STATUS, LEAVE, SWAPPED_TO, SWAP, COVERS, COVER_SWAP,
+    ];
+}
+
+/// A column's value, found by position.
+fn get_at<'r, T>(row: &'r PgRow, (index, column): entry_at::At) -> Result<T, StoreError>
+where
+    T: Decode<'r, Postgres> + Type<Postgres>,
+{
+    row.try_get(index).map_err(|error| corrupt(column, error))
+}
+
+/// A column holding a typed id, found by position.
+fn id_at<T: TryFrom<i64, Error = Problem>>(row: &PgRow, at: entry_at::At) -> Result<T, StoreError> {
+    let raw: i64 = get_at(row, at)?;
+    T::try_from(raw).map_err(|problem| corrupt(at.1, problem))
+}
+
+/// A nullable column holding a typed id, found by position.
+fn id_opt_at<T: TryFrom<i64, Error = Problem>>(
+    row: &PgRow,
+    at: entry_at::At,
+) -> Result<Option<T>, StoreError> {
+    let raw: Option<i64> = get_at(row, at)?;
+    raw.map(|raw| T::try_from(raw).map_err(|problem| corrupt(at.1, problem)))
+        .transpose()
+}
+
+/// A row of [`ENTRY_COLUMNS`], which must come first and in that order.
 pub(crate) fn entry(row: &PgRow) -> Result<ScheduleEntry, StoreError> {
-    let status: String = get(row, "status")?;
-    let status = match status.as_str() {
+    let status = match get_at::<&str>(row, entry_at::STATUS)? {
         "scheduled" => EntryStatus::Scheduled,
         "on_leave" => EntryStatus::OnLeave {
-            leave: id(row, "leave_id")?,
+            leave: id_at(row, entry_at::LEAVE)?,
         },
         "swapped_out" => EntryStatus::SwappedOut {
-            to: id(row, "swapped_to")?,
-            swap: id(row, "swap_id")?,
+            to: id_at(row, entry_at::SWAPPED_TO)?,
+            swap: id_at(row, entry_at::SWAP)?,
         },
         other => return Err(unknown("status", other)),
     };
-    let origin = match (id_opt(row, "covers_agent")?, id_opt(row, "cover_swap")?) {
+    let covers = id_opt_at(row, entry_at::COVERS)?;
+    let origin = match (covers, id_opt_at(row, entry_at::COVER_SWAP)?) {
         (Some(covers), Some(swap)) => EntryOrigin::Swap { covers, swap },
         _ => EntryOrigin::Assigned,
     };
+    let starts: DateTime<Utc> = get_at(row, entry_at::STARTS)?;
+    let ends: DateTime<Utc> = get_at(row, entry_at::ENDS)?;
     Ok(ScheduleEntry {
-        id: id(row, "id")?,
-        agent: id(row, "agent_id")?,
-        shift: id(row, "shift_id")?,
-        date: get(row, "work_date")?,
-        span: span(row)?,
+        id: id_at(row, entry_at::ID)?,
+        agent: id_at(row, entry_at::AGENT)?,
+        shift: id_at(row, entry_at::SHIFT)?,
+        date: get_at(row, entry_at::DATE)?,
+        span: Span::new(starts, ends).map_err(|problem| corrupt("during", problem))?,
         status,
         origin,
     })
@@ -564,5 +612,23 @@ pub(crate) fn owner_column(scope: ReplyScope) -> Option<i64> {
     match scope {
         ReplyScope::Public => None,
         ReplyScope::Personal { owner } => Some(owner.get()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_columns_are_read_where_the_column_list_puts_them() {
+        let named: Vec<&str> = ENTRY_COLUMNS
+            .split(',')
+            .map(|column| column.rsplit(" AS ").next().unwrap_or(column).trim())
+            .collect();
+        let read: Vec<&str> = entry_at::ALL.iter().map(|&(_, name)| name).collect();
+        assert_eq!(named, read);
+        for (position, (index, name)) in entry_at::ALL.iter().enumerate() {
+            assert_eq!(position, *index, "{name}");
+        }
     }
 }

@@ -5,21 +5,30 @@
 //!     cargo run --release -p shiftdesk-benches --bin shiftdesk-pg-bench -- [--quick] [NAME…]
 //! ```
 //!
-//! NAME is any of `assign50`, `month`, `append`, `search` (all when none is given). The URL
-//! names a server and a database to connect to first; the benchmarks create and drop their
-//! own databases (`shiftdesk_bench`, and `shiftdesk_bench_search`, which is kept between runs
-//! because loading a million messages takes a while). `--quick` runs a few repetitions of
-//! each, for a smoke test. Figures are medians; each prints its baseline and the ratio.
+//! NAME is any of `assign50`, `month`, `append`, `search`, `grid` (all when none is given).
+//! The URL names a server and a database to connect to first; the benchmarks create and drop
+//! their own databases (`shiftdesk_bench`, `shiftdesk_bench_grid`, and
+//! `shiftdesk_bench_search`, which is kept between runs because loading a million messages
+//! takes a while). `--quick` runs a few repetitions of each, for a smoke test. Figures are
+//! medians; each prints its baseline and the ratio.
+//!
+//! `grid` starts the HTTP server in-process on `127.0.0.1:0` over its database and reads the
+//! week's schedule of 1,000 agents through `GET /api/v1/schedule`, the answer read in full and
+//! parsed as JSON, against the same read through the service, in alternate rounds.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use shiftdesk_benches as fixture;
-use shiftdesk_benches::runs::{self, Args, Report, median, ms};
+use shiftdesk_benches::http;
+use shiftdesk_benches::runs::{self, Args, Report, median, ms, paired_medians};
+use shiftdesk_core::assign::BatchAssignment;
 use shiftdesk_core::search::{ConversationFilter, Page};
+use shiftdesk_core::service::AssignOptions;
 use shiftdesk_core::staff::{Actor, Context};
-use shiftdesk_core::store::Store;
+use shiftdesk_core::store::{EntryQuery, Store};
 use shiftdesk_core::text::SearchText;
+use shiftdesk_http::database::OpenedStore;
 use shiftdesk_store_postgres::PgStore;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection};
@@ -43,6 +52,10 @@ async fn main() {
     }
     if args.runs("search") {
         search(&admin, args.quick, &mut report).await;
+    }
+    if args.runs("grid") {
+        let store = fresh_database(&admin, "shiftdesk_bench_grid", 16).await;
+        grid(store, args.quick, &mut report).await;
     }
 }
 
@@ -75,6 +88,127 @@ async fn connect(admin: &PgConnectOptions, name: &str, connections: u32) -> PgSt
     let store = PgStore::from_pool(pool);
     store.migrate().await.expect("migrations");
     store
+}
+
+/// A schedule entry as a client of the grid reads it: every field of the answer, typed.
+#[derive(serde::Deserialize)]
+#[allow(dead_code, reason = "read to parse the answer in full, not to be used")]
+struct GridEntry {
+    id: i64,
+    agent: i64,
+    shift: i64,
+    date: String,
+    start: String,
+    end: String,
+    status: GridStatus,
+    origin: GridOrigin,
+}
+
+/// An entry's status: its state and, for some states, the leave or swap behind it.
+#[derive(serde::Deserialize)]
+#[allow(dead_code, reason = "read to parse the answer in full, not to be used")]
+struct GridStatus {
+    state: String,
+    leave: Option<i64>,
+    to: Option<i64>,
+    swap: Option<i64>,
+}
+
+/// How an entry came to be: assigned, or taken over in a swap.
+#[derive(serde::Deserialize)]
+#[allow(dead_code, reason = "read to parse the answer in full, not to be used")]
+struct GridOrigin {
+    kind: String,
+    covers: Option<i64>,
+    swap: Option<i64>,
+}
+
+/// The week the grid shows: 2027-01-04 (a Monday) to 2027-01-10.
+const GRID_WEEK: (u64, u64) = (3, 9);
+
+/// The schedule grid, 1,000 agents × 7 days, over HTTP against the same read through the
+/// service. The agents are spread over the four fixture shifts, 250 on each.
+async fn grid(store: PgStore, quick: bool, report: &mut Report) {
+    let shared: Arc<dyn Store> = Arc::new(store.clone());
+    let server = http::start(OpenedStore {
+        store: shared.clone(),
+        pool: None,
+    })
+    .await
+    .expect("the server starts over the grid database");
+    let (service, ctx, agents, shifts) = fixture::seeded(shared, 1000).await;
+    let week = fixture::dates(GRID_WEEK.0, GRID_WEEK.1);
+    for (group, &shift) in agents.chunks(250).zip(&shifts) {
+        let batch = BatchAssignment {
+            shift,
+            dates: week,
+            weekdays: None,
+            agents: group.to_vec(),
+        };
+        service
+            .assign_batch(&ctx, &batch, AssignOptions::default())
+            .await
+            .expect("the week is assigned");
+    }
+    // As autovacuum would soon after a week is planned: the planner knows the table's size.
+    sqlx::query("ANALYZE")
+        .execute(store.pool())
+        .await
+        .expect("analyze");
+
+    let expected = agents.len() * week.len() as usize;
+    let client = http::client(1);
+    let url = format!(
+        "{}/api/v1/schedule?from={}&to={}",
+        server.base_url(),
+        week.first(),
+        week.last()
+    );
+    let query = EntryQuery {
+        dates: week,
+        agents: None,
+        working_only: false,
+    };
+    let over_http = || {
+        let (client, url, token) = (client.clone(), url.clone(), server.admin_token.clone());
+        async move {
+            let started = Instant::now();
+            let response = client
+                .get(&url)
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("the server answers");
+            assert!(response.status().is_success(), "{}", response.status());
+            let body = response.bytes().await.expect("the whole answer");
+            let grid: Vec<GridEntry> = serde_json::from_slice(&body).expect("the grid's JSON");
+            let elapsed = started.elapsed();
+            assert_eq!(grid.len(), expected, "every entry of the week");
+            elapsed
+        }
+    };
+    let through_service = || {
+        let (service, ctx, query) = (service.clone(), ctx.clone(), query.clone());
+        async move {
+            let started = Instant::now();
+            let entries = service.schedule(&ctx, &query).await.expect("read");
+            let elapsed = started.elapsed();
+            assert_eq!(entries.len(), expected, "every entry of the week");
+            elapsed
+        }
+    };
+    // A few rounds to open connections and warm the caches before any is counted.
+    paired_medians(3, |_| over_http(), |_| through_service()).await;
+    let rounds = if quick { 5 } else { 101 };
+    let (http_median, service_median) =
+        paired_medians(rounds, |_| over_http(), |_| through_service()).await;
+    report.line(
+        "schedule grid, 1,000 agents x 7 days (HTTP GET)",
+        format!("{:.2} ms", ms(http_median)),
+        format!("{:.2} ms", ms(service_median)),
+        ms(http_median) / ms(service_median),
+    );
+    let _ = server.server.shut_down().await;
 }
 
 /// How many messages the search corpus holds.

@@ -166,10 +166,17 @@ pub(crate) async fn connect(
     };
     let limit = gate.settings.max_frame_bytes.max(HARD_FRAME_LIMIT);
     upgrade
+        // The WebSocket library reserves its whole read buffer (128 KiB by default) for every
+        // connection up front; most connections sit idle, and a frame larger than the buffer
+        // still arrives whole, the buffer growing for it.
+        .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(limit)
         .max_frame_size(limit)
         .on_upgrade(move |socket| socket::run(session, socket))
 }
+
+/// The read buffer a connection starts with: a few typical frames.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 fn too_many_connections(wait: std::time::Duration) -> Response {
     let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;

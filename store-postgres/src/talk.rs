@@ -374,9 +374,14 @@ impl ConversationTx for PgTx {
     }
 
     async fn agents_on_shift(&mut self, at: DateTime<Utc>) -> Result<Vec<AgentId>, StoreError> {
+        // The box condition finds the entries through the no-overlap constraint's index (see
+        // the migration that builds it); `during @>` says the same thing exactly.
         let ids: Vec<i64> = sqlx::query_scalar(
             "SELECT DISTINCT agent_id FROM schedule_entries \
-             WHERE status = 'scheduled' AND during @> $1::timestamptz ORDER BY agent_id",
+             WHERE status = 'scheduled' \
+               AND schedule_entry_box(agent_id, during) && schedule_instant_box($1) \
+               AND during @> $1::timestamptz \
+             ORDER BY agent_id",
         )
         .bind(at)
         .fetch_all(&mut *self.tx)

@@ -3,10 +3,12 @@
 //!
 //! The criterion benchmarks live in `benches/`; the store benchmark binaries in `src/bin/`
 //! share the runs in [`runs`], and those that go through the HTTP server (the schedule grid,
-//! the load run) start it with [`http`]. The figures they produce are recorded in the README
+//! the load run) start it with [`http`]; those that measure it from outside run it as a
+//! process with [`process`]. The figures they produce are recorded in the README
 //! with the command that produced them.
 
 pub mod http;
+pub mod process;
 pub mod runs;
 
 use std::collections::BTreeSet;

@@ -18,9 +18,7 @@
 //! (`--out`, `target/idle-summary.json` by default); the exit status is 1 if a connection
 //! failed or was not counted, 2 if the run could not start.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -28,6 +26,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
+use shiftdesk_benches::process::{ServerProcess, fail, mb, post, text};
 use tokio::sync::Semaphore;
 
 /// What to measure.
@@ -52,40 +51,6 @@ struct Args {
     out: PathBuf,
 }
 
-/// The server process, stopped when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// The server's resident memory in bytes, from `/proc/<pid>/status`.
-    fn resident(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_else(|error| fail(&format!("cannot read the server's status: {error}")));
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|value| {
-                value
-                    .trim()
-                    .trim_end_matches("kB")
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-            })
-            .map(|kib| kib * 1024)
-            .unwrap_or_else(|| fail("the server's status has no VmRSS line"))
-    }
-}
-
 fn main() {
     let mut args = Args::parse();
     if args.quick {
@@ -101,10 +66,24 @@ fn main() {
 
 async fn run(args: Args) -> i32 {
     let folder = tempfile::tempdir().unwrap_or_else(|error| fail(&error.to_string()));
-    let server = start(&args, &folder);
+    let binary = args.server.clone().unwrap_or_else(ServerProcess::beside_me);
+    let password_file = folder.path().join("admin-password");
+    let password_arg = password_file.to_string_lossy().into_owned();
+    let server = ServerProcess::start(
+        &binary,
+        &[
+            "--database-url",
+            "memory",
+            "--anonymous-customers",
+            "--ws-accept-per-second",
+            "5000",
+            "--admin-password-file",
+            &password_arg,
+        ],
+    );
     let http = reqwest::Client::new();
-    wait_until_ready(&http, &server).await;
-    let admin = admin_token(&http, &server, &folder).await;
+    server.wait_until_ready(&http).await;
+    let admin = server.admin_token(&http, &password_file).await;
 
     let started = server.resident();
     let tokens = sign_in_customers(&http, &server.base, args.connections).await;
@@ -136,7 +115,7 @@ async fn run(args: Args) -> i32 {
             }
         }));
     }
-    let online = wait_for_online(&http, &server.base, &admin, args.connections).await;
+    let online = wait_for_online(&http, &server, &admin, args.connections).await;
     let open_seconds = opening.elapsed().as_secs_f64();
     // Idle long enough for a heartbeat or two, then read the memory a few times.
     tokio::time::sleep(Duration::from_secs(if args.quick { 2 } else { 30 })).await;
@@ -177,72 +156,6 @@ async fn run(args: Args) -> i32 {
         || summary["closed_while_idle"].as_u64() != Some(0)
         || online != connections;
     i32::from(bad)
-}
-
-fn mb(bytes: u64) -> f64 {
-    (bytes as f64 / (1024.0 * 1024.0) * 10.0).round() / 10.0
-}
-
-fn start(args: &Args, folder: &tempfile::TempDir) -> Server {
-    let binary = args.server.clone().unwrap_or_else(|| {
-        let me = std::env::current_exe().unwrap_or_else(|error| fail(&error.to_string()));
-        me.with_file_name("shiftdesk-server")
-    });
-    if !binary.exists() {
-        fail(&format!(
-            "no server at {}: build it with `cargo build --release -p shiftdesk-http`",
-            binary.display()
-        ));
-    }
-    // A free port: asked of the system, then handed to the server.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .unwrap_or_else(|error| fail(&format!("no free port: {error}")));
-    let child = Command::new(&binary)
-        .args(["--database-url", "memory", "--bind"])
-        .arg(format!("127.0.0.1:{port}"))
-        .args(["--log-level", "warn", "--anonymous-customers"])
-        .args(["--ws-accept-per-second", "5000"])
-        .arg("--admin-password-file")
-        .arg(folder.path().join("admin-password"))
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|error| fail(&format!("cannot start {}: {error}", binary.display())));
-    Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-async fn wait_until_ready(http: &reqwest::Client, server: &Server) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        let ready = http.get(format!("{}/readyz", server.base)).send().await;
-        if ready.is_ok_and(|answer| answer.status().is_success()) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    fail("the server did not become ready within 30 s");
-}
-
-async fn admin_token(
-    http: &reqwest::Client,
-    server: &Server,
-    folder: &tempfile::TempDir,
-) -> String {
-    let password = std::fs::read_to_string(folder.path().join("admin-password"))
-        .unwrap_or_else(|error| fail(&format!("no admin password file: {error}")));
-    let body = json!({ "login": "admin", "password": password.trim() });
-    let answer = post(
-        http,
-        &format!("{}/api/v1/auth/login", server.base),
-        None,
-        &body,
-    )
-    .await;
-    text(&answer, "token")
 }
 
 async fn sign_in_customers(http: &reqwest::Client, base: &str, count: usize) -> Vec<String> {
@@ -304,18 +217,16 @@ where
 }
 
 /// Waits until the hub counts `expected` customer connections, or 10 minutes; the last count.
-async fn wait_for_online(http: &reqwest::Client, base: &str, admin: &str, expected: usize) -> u64 {
+async fn wait_for_online(
+    http: &reqwest::Client,
+    server: &ServerProcess,
+    admin: &str,
+    expected: usize,
+) -> u64 {
     let deadline = Instant::now() + Duration::from_secs(600);
     let mut counted = 0;
     while Instant::now() < deadline {
-        let answer = http
-            .get(format!("{base}/api/v1/stats/online"))
-            .bearer_auth(admin)
-            .send()
-            .await;
-        if let Ok(answer) = answer
-            && let Ok(online) = answer.json::<Value>().await
-        {
+        if let Some(online) = server.online(http, admin).await {
             counted = online["customer_connections"].as_u64().unwrap_or(0);
             if counted >= expected as u64 {
                 break;
@@ -324,33 +235,4 @@ async fn wait_for_online(http: &reqwest::Client, base: &str, admin: &str, expect
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     counted
-}
-
-async fn post(http: &reqwest::Client, url: &str, token: Option<&str>, body: &Value) -> Value {
-    let mut request = http.post(url).json(body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let answer = request
-        .send()
-        .await
-        .unwrap_or_else(|error| fail(&format!("POST {url}: {error}")));
-    let status = answer.status();
-    let body: Value = answer.json().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        fail(&format!("POST {url}: {status} {body}"));
-    }
-    body
-}
-
-fn text(body: &Value, field: &str) -> String {
-    body[field]
-        .as_str()
-        .map(str::to_owned)
-        .unwrap_or_else(|| fail(&format!("no `{field}` in {body}")))
-}
-
-fn fail(message: &str) -> ! {
-    eprintln!("shiftdesk-idle: {message}");
-    std::process::exit(2);
 }

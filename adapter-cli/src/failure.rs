@@ -79,7 +79,9 @@ impl From<AdminError> for Failure {
     fn from(error: AdminError) -> Self {
         match error {
             AdminError::Store(error) => error.into(),
-            AdminError::ShiftInUse(_) => Failure::Refused(error.to_string()),
+            AdminError::ShiftInUse(_) | AdminError::LastAdmin(_) => {
+                Failure::Refused(error.to_string())
+            }
             other => Failure::BadInput(other.to_string()),
         }
     }

@@ -271,6 +271,7 @@ impl From<AdminError> for Problem {
                 conflict("shift_name_taken", detail).with_field("name")
             }
             AdminError::ShiftInUse(_) => conflict("shift_in_use", detail),
+            AdminError::LastAdmin(_) => conflict("last_admin", detail),
             AdminError::Store(store) => store.into(),
         }
     }

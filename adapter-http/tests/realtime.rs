@@ -246,6 +246,47 @@ async fn reconnecting_twice_within_a_second_delivers_each_message_once() {
 }
 
 #[tokio::test]
+async fn ending_an_agents_sessions_closes_their_connections_and_voids_their_tickets() {
+    for server in servers().await {
+        // Deactivated by an admin: the live connection closes, an earlier ticket opens nothing.
+        let mut mei = server.connect(&server.agent).await;
+        let unused = server.ticket(&server.agent).await;
+        let path = format!("/api/v1/users/{}", server.agent_id);
+        let body = json!({ "active": false });
+        server
+            .expect(&server.admin, Method::PATCH, &path, Some(body), 200)
+            .await;
+        assert_eq!(mei.close_code().await, 4004, "{}", server.store);
+        let refused = tokio_tungstenite::connect_async(server.ws_url(&unused)).await;
+        assert!(refused.is_err(), "{}: a voided ticket opened", server.store);
+
+        // Logging out everywhere does the same to one's own connection.
+        let mut ben = server.connect(&server.other).await;
+        server
+            .expect(
+                &server.other,
+                Method::POST,
+                "/api/v1/auth/logout",
+                None,
+                204,
+            )
+            .await;
+        assert_eq!(ben.close_code().await, 4004, "{}", server.store);
+
+        let stats = server
+            .expect(
+                &server.admin,
+                Method::GET,
+                "/api/v1/stats/online",
+                None,
+                200,
+            )
+            .await;
+        assert_eq!(stats["agent_connections"], 0, "{}: {stats}", server.store);
+    }
+}
+
+#[tokio::test]
 async fn a_second_login_closes_the_first_connection_with_the_replaced_code() {
     for server in servers().await {
         let mut first = server.connect(&server.agent).await;

@@ -260,6 +260,18 @@ pub fn token_must_change(before: &Agent, after: &Agent) -> bool {
     before.role != after.role || before.active != after.active
 }
 
+/// Whether changing `before` into `after` would leave the team without an active admin, given
+/// every staff member as they are now (`before` among them). Someone must always be able to
+/// administer the team: the last active admin may be neither demoted nor deactivated.
+pub fn leaves_no_admin(before: &Agent, after: &Agent, team: &[Agent]) -> bool {
+    let administers = |agent: &Agent| agent.active && agent.role == Role::Admin;
+    administers(before)
+        && !administers(after)
+        && !team
+            .iter()
+            .any(|other| other.id != before.id && administers(other))
+}
+
 /// Whether `account` may log in, and if so the hash to verify the password against.
 pub fn login_candidate(account: Account) -> Result<LoginCandidate, LoginRefusal> {
     if !account.agent.active {
@@ -320,6 +332,57 @@ mod tests {
             password_hash: Some(PasswordHash::parse(HASH).unwrap()),
             token_version: TokenVersion::FIRST,
         }
+    }
+
+    #[test]
+    fn the_last_active_admin_may_be_neither_demoted_nor_deactivated() {
+        let admin = Agent {
+            role: Role::Admin,
+            ..agent()
+        };
+        let demoted = Agent {
+            role: Role::Agent,
+            ..admin.clone()
+        };
+        let deactivated = Agent {
+            active: false,
+            ..admin.clone()
+        };
+        let colleague = Agent {
+            id: AgentId::try_from(2).unwrap(),
+            ..agent()
+        };
+        let team = [admin.clone(), colleague.clone()];
+        assert!(leaves_no_admin(&admin, &demoted, &team));
+        assert!(leaves_no_admin(&admin, &deactivated, &team));
+        // A renamed admin stays one.
+        assert!(!leaves_no_admin(&admin, &admin, &team));
+
+        let second = Agent {
+            role: Role::Admin,
+            ..colleague.clone()
+        };
+        assert!(!leaves_no_admin(
+            &admin,
+            &demoted,
+            &[admin.clone(), second.clone()]
+        ));
+        // An inactive admin administers nothing.
+        let retired = Agent {
+            active: false,
+            ..second
+        };
+        assert!(leaves_no_admin(
+            &admin,
+            &deactivated,
+            &[admin.clone(), retired]
+        ));
+        // Agents may come and go as they like.
+        let gone = Agent {
+            active: false,
+            ..colleague.clone()
+        };
+        assert!(!leaves_no_admin(&colleague, &gone, &team));
     }
 
     #[test]

@@ -78,6 +78,12 @@ pub enum AdminError {
     /// Schedule entries follow this shift template, so it cannot be removed.
     #[error("{0} is used by schedule entries")]
     ShiftInUse(Resource),
+    /// The change would leave the team without an active admin.
+    #[error(
+        "{0} is the last active admin: make another staff member an admin before demoting or \
+         deactivating them"
+    )]
+    LastAdmin(Resource),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -109,6 +109,12 @@ pub enum DomainEvent {
         /// The new state.
         status: ConversationStatus,
     },
+    /// Every session of a staff member ended: they logged out everywhere, their password,
+    /// role or activity changed. Their live connections must end too.
+    SessionsEnded {
+        /// Whose sessions.
+        agent: AgentId,
+    },
     /// Someone read a conversation up to a message.
     ReadPositionMoved {
         /// The conversation.

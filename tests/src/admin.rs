@@ -706,6 +706,8 @@ pub(crate) enum Seen {
     Message(Option<Message>),
     /// The conversation an event announces a change of.
     Conversation(Option<Conversation>),
+    /// The staff member whose sessions ended.
+    Agent(Option<shiftdesk_core::staff::Agent>),
 }
 
 /// A notifier that, on every event, reads from the store what the event announces.
@@ -768,6 +770,9 @@ impl Witness {
             | DomainEvent::ConversationStatusChanged { conversation, .. }
             | DomainEvent::ReadPositionMoved { conversation, .. } => {
                 Seen::Conversation(tx.conversation(conversation).await.expect("read"))
+            }
+            DomainEvent::SessionsEnded { agent } => {
+                Seen::Agent(tx.agents(&[agent]).await.expect("read").pop())
             }
         };
         self.seen

@@ -492,6 +492,8 @@ impl<O: Sink<Outbound> + Unpin> Connection<O> {
     async fn on_event(&mut self, event: &DomainEvent) -> Result<(), Gone> {
         let me = self.session.user;
         match event {
+            // The hub closes the connections themselves (see `Hub::publish`).
+            DomainEvent::SessionsEnded { .. } => Ok(()),
             DomainEvent::MessagePosted { message, .. } => self.pushed_message(message).await,
             DomainEvent::ConversationAssigned {
                 conversation,

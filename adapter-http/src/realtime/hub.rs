@@ -26,6 +26,7 @@ use shiftdesk_core::ids::{AgentId, ConversationId};
 use shiftdesk_core::message::Participant;
 use shiftdesk_core::routing::Presence;
 use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 
 use super::protocol::{User, close};
 
@@ -61,6 +62,12 @@ impl Close {
     pub const HEARTBEAT_MISSED: Close = Close {
         code: close::HEARTBEAT_MISSED,
         reason: "pings unanswered",
+    };
+    /// The staff member's sessions ended: logged out, or their password, role or activity
+    /// changed.
+    pub const SIGNED_OUT: Close = Close {
+        code: close::SIGNED_OUT,
+        reason: "signed out: sign in again",
     };
 }
 
@@ -126,6 +133,8 @@ struct State {
     watchers: HashMap<ConversationId, HashSet<ConnectionId>>,
     /// Set once the server shuts down: connections arriving after are closed at once.
     closing: bool,
+    /// When each staff member's sessions last ended: tickets issued before open nothing.
+    signed_out: HashMap<AgentId, Instant>,
 }
 
 /// The connections of this server and the fan-out of events to them.
@@ -293,6 +302,28 @@ impl Hub {
         deliver(&state, ids, &push);
     }
 
+    /// Closes every connection of `agent` with [`Close::SIGNED_OUT`] and remembers when, so
+    /// that a ticket issued before opens nothing (see [`Hub::signed_out_since`]).
+    pub fn sessions_ended(&self, agent: AgentId) {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        state.signed_out.insert(agent, Instant::now());
+        let ids = state.by_user.get(&User::Agent(agent)).into_iter().flatten();
+        for id in ids {
+            if let Some(connection) = state.connections.get(id) {
+                connection.close.send_replace(Some(Close::SIGNED_OUT));
+            }
+        }
+    }
+
+    /// Whether `agent`'s sessions ended at or after `issued`, when their ticket was issued.
+    pub fn signed_out_since(&self, agent: AgentId, issued: Instant) -> bool {
+        self.lock()
+            .signed_out
+            .get(&agent)
+            .is_some_and(|ended| *ended >= issued)
+    }
+
     /// Tells every connection to close with `reason`, and every later one at once.
     pub fn close_all(&self, reason: Close) {
         let mut state = self.lock();
@@ -381,6 +412,8 @@ pub fn recipients(event: &DomainEvent) -> Recipients {
         admins: true,
     };
     match event {
+        // Not pushed: the hub closes the staff member's connections instead.
+        DomainEvent::SessionsEnded { .. } => Recipients::default(),
         DomainEvent::ScheduleChanged { agents, .. } => Recipients {
             users: agents.iter().copied().map(agent).collect(),
             ..Recipients::default()
@@ -457,6 +490,10 @@ pub fn recipients(event: &DomainEvent) -> Recipients {
 #[async_trait]
 impl Notifier for Hub {
     async fn publish(&self, event: DomainEvent) {
+        if let DomainEvent::SessionsEnded { agent } = event {
+            self.sessions_ended(agent);
+            return;
+        }
         let to = recipients(&event);
         let state = self.lock();
         let mut ids: BTreeSet<ConnectionId> = to

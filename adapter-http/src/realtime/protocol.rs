@@ -29,6 +29,9 @@ pub mod close {
     pub const RESUME_NEEDED: u16 = 4002;
     /// The client answered no pings for too long.
     pub const HEARTBEAT_MISSED: u16 = 4003;
+    /// The staff member's sessions ended (logged out; password, role or activity changed):
+    /// sign in again before reconnecting.
+    pub const SIGNED_OUT: u16 = 4004;
 }
 
 /// A frame from the client, once its `type` is known and its payload parsed.

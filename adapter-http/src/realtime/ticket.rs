@@ -79,14 +79,15 @@ impl Tickets {
         Ok(ticket)
     }
 
-    /// What a ticket was issued for, if it is known and fresh; it cannot be used again.
-    pub fn redeem(&self, ticket: &str) -> Option<Admission> {
+    /// What a ticket was issued for and when, if it is known and fresh; it cannot be used
+    /// again.
+    pub fn redeem(&self, ticket: &str) -> Option<(Instant, Admission)> {
         let mut waiting = self
             .waiting
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let (issued, admission) = waiting.remove(ticket)?;
-        (issued.elapsed() < self.ttl).then_some(admission)
+        (issued.elapsed() < self.ttl).then_some((issued, admission))
     }
 }
 
@@ -109,7 +110,8 @@ mod tests {
         let tickets = Tickets::new(Duration::from_secs(30));
         let ticket = tickets.issue(mei()).expect("ticket");
         assert_eq!(ticket.len(), 64);
-        assert_eq!(tickets.redeem(&ticket), Some(mei()));
+        let (_, admission) = tickets.redeem(&ticket).expect("a fresh ticket");
+        assert_eq!(admission, mei());
         assert!(tickets.redeem(&ticket).is_none());
         assert!(tickets.redeem("made-up").is_none());
     }

@@ -146,10 +146,16 @@ pub(crate) async fn connect(
         )
         .into_response();
     };
-    let Some(Admission { ctx, resume }) = gate.tickets.redeem(ticket) else {
+    let Some((issued, Admission { ctx, resume })) = gate.tickets.redeem(ticket) else {
         tracing::debug!("connection refused: the ticket is unknown, used or expired");
         return unauthorized();
     };
+    if let Some(agent) = ctx.actor.agent_id()
+        && gate.hub.signed_out_since(agent, issued)
+    {
+        tracing::debug!("connection refused: the ticket's sessions ended after it was issued");
+        return unauthorized();
+    }
     let (user, admin) = match ctx.actor {
         Actor::Staff { id, .. } => (User::Agent(id), ctx.actor.is_admin()),
         Actor::Customer { id } => (User::Customer(id), false),

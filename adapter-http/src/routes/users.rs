@@ -357,6 +357,8 @@ pub(crate) async fn get_user(
             body = ProblemBody<'static>, content_type = "application/problem+json"),
         (status = 404, description = "No such staff member (`not_found`).",
             body = ProblemBody<'static>, content_type = "application/problem+json"),
+        (status = 409, description = "The change would leave no active admin (`last_admin`).",
+            body = ProblemBody<'static>, content_type = "application/problem+json"),
         (status = 422, description = "A field is not acceptable; `field` names it.",
             body = ProblemBody<'static>, content_type = "application/problem+json"),
         (status = "4XX", description = "The request was refused.", body = ProblemBody<'static>,

@@ -10,6 +10,7 @@ use crate::account::{
 };
 use crate::audit::{AuditAction, Snapshot, Subject};
 use crate::error::{AccountError, Resource};
+use crate::event::DomainEvent;
 use crate::ids::AgentId;
 use crate::staff::{Actor, Agent, Context, NewAgent, Role};
 use crate::store::{Constraint, StoreError, Tx};
@@ -129,6 +130,7 @@ impl Service {
         );
         tx.append_audit(&change).await?;
         tx.commit().await?;
+        self.publish([DomainEvent::SessionsEnded { agent }]).await;
         Ok(after)
     }
 
@@ -153,6 +155,7 @@ impl Service {
         );
         tx.append_audit(&change).await?;
         tx.commit().await?;
+        self.publish([DomainEvent::SessionsEnded { agent }]).await;
         Ok(after)
     }
 

@@ -1,12 +1,13 @@
 //! Team settings, staff, shift templates and the audit log.
 
-use crate::account::token_must_change;
+use crate::account::{leaves_no_admin, token_must_change};
 use crate::audit::{AuditAction, AuditQuery, AuditRecord, Snapshot, Subject};
 use crate::error::{AdminError, Resource};
+use crate::event::DomainEvent;
 use crate::ids::{AgentId, ShiftId};
 use crate::input::Problem;
 use crate::shift::{NewShift, ShiftTemplate, ShiftUpdate};
-use crate::staff::{Agent, AgentUpdate, Context, NewAgent};
+use crate::staff::{Agent, AgentUpdate, Context, NewAgent, Role};
 use crate::store::{Constraint, StoreError};
 use crate::team::TeamSettings;
 
@@ -106,11 +107,31 @@ impl Service {
             ensure_admin(ctx)?;
         }
         let mut tx = self.begin().await?;
-        tx.lock_agents(&[id]).await?;
-        let before = tx
-            .agents(&[id])
-            .await?
-            .pop()
+        // A change that could take an admin away locks the active admins too (in id order,
+        // with the one changed), so that two admins demoting each other at once cannot leave
+        // the team with none.
+        let may_remove_admin = update.role == Some(Role::Agent) || update.active == Some(false);
+        let mut locked = vec![id];
+        if may_remove_admin {
+            let admins = tx.all_agents().await?.into_iter();
+            locked.extend(
+                admins
+                    .filter(|agent| agent.active && agent.role == Role::Admin)
+                    .map(|agent| agent.id),
+            );
+            locked.sort_unstable();
+            locked.dedup();
+        }
+        tx.lock_agents(&locked).await?;
+        let team = if may_remove_admin {
+            tx.all_agents().await?
+        } else {
+            tx.agents(&[id]).await?
+        };
+        let before = team
+            .iter()
+            .find(|agent| agent.id == id)
+            .cloned()
             .ok_or(AdminError::NotFound(Resource::Agent(id)))?;
         let after = Agent {
             display_name: update
@@ -122,8 +143,12 @@ impl Service {
             capacity: update.capacity.unwrap_or(before.capacity),
             ..before.clone()
         };
+        if leaves_no_admin(&before, &after, &team) {
+            return Err(AdminError::LastAdmin(Resource::Agent(id)));
+        }
         tx.update_agent(&after).await?;
-        if token_must_change(&before, &after) {
+        let sessions_end = token_must_change(&before, &after);
+        if sessions_end {
             tx.bump_token_version(id).await?;
         }
         let change = self.audit(
@@ -137,6 +162,10 @@ impl Service {
         );
         tx.append_audit(&change).await?;
         tx.commit().await?;
+        if sessions_end {
+            self.publish([DomainEvent::SessionsEnded { agent: id }])
+                .await;
+        }
         Ok(after)
     }
 

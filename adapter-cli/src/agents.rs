@@ -166,6 +166,17 @@ fn parse_rows(sheet: &Sheet, problems: &mut Vec<CellProblem>) -> Vec<AgentRow> {
             Some((sheet.cell(*row, column), text))
         };
         let before = problems.len();
+        // A row longer than the header has a value no column names: most often a name with
+        // a comma that was not quoted, which would shift every cell after it.
+        for (column, text) in cells.iter().enumerate().skip(header.len()) {
+            if !text.is_empty() {
+                let at = sheet.cell(*row, column);
+                problems.push(problem(
+                    at,
+                    format!("holds {text:?} under no column; quote a value that has a comma"),
+                ));
+            }
+        }
         let login_at = sheet.cell(*row, login_column);
         let login_text = cells
             .get(login_column)

@@ -306,6 +306,32 @@ fn dates_outside_the_asked_range_are_refused_by_column() {
 }
 
 #[test]
+fn a_staff_row_longer_than_its_header_is_refused_with_nothing_written() {
+    let store = Store::sqlite();
+    store.prepare(1);
+    std::fs::write(
+        store.path("comma.csv"),
+        "login,display_name,skills\nben2,Okafor, Ben,en\nkim,Kim,en\n",
+    )
+    .expect("write");
+    for dry_run in [true, false] {
+        let mut command = store.cli();
+        command.args(["agents", "import", "comma.csv"]);
+        if dry_run {
+            command.arg("--dry-run");
+        }
+        command.assert().code(2).stderr(predicate::str::contains(
+            "row 2, column D: holds \"en\" under no column",
+        ));
+    }
+    let listed = store.ok(&["agents", "list", "--format", "json"]);
+    assert!(
+        !listed.contains("ben2") && !listed.contains("\"kim\""),
+        "{listed}"
+    );
+}
+
+#[test]
 fn importing_staff_again_updates_only_what_changed() {
     let store = Store::sqlite();
     store.prepare(3);

@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -15,7 +17,10 @@ const CONVERSATIONS: &str = "/api/v1/conversations";
 impl TestServer {
     /// `customer` opens a conversation with a first message; returns its id.
     async fn open(&self, customer: &str, text: &str) -> i64 {
-        let body = json!({ "topic": "refund", "message": { "client_id": "c-1", "body": text } });
+        static OPENED: AtomicU64 = AtomicU64::new(1);
+        let client_id = format!("c-{}", OPENED.fetch_add(1, Ordering::Relaxed));
+        let body =
+            json!({ "topic": "refund", "message": { "client_id": client_id, "body": text } });
         let opened = self
             .expect(customer, Method::POST, CONVERSATIONS, Some(body), 201)
             .await;
@@ -81,6 +86,62 @@ impl TestServer {
 }
 
 #[tokio::test]
+async fn a_retried_opening_answers_the_conversation_the_first_try_opened() {
+    for server in servers().await {
+        let body = json!({ "topic": "refund", "message": { "client_id": "w-1", "body": "hi" } });
+        let first = server
+            .expect(
+                &server.customer,
+                Method::POST,
+                CONVERSATIONS,
+                Some(body.clone()),
+                201,
+            )
+            .await;
+        let again = server
+            .expect(
+                &server.customer,
+                Method::POST,
+                CONVERSATIONS,
+                Some(body.clone()),
+                200,
+            )
+            .await;
+        assert_eq!(again["id"], first["id"], "{}", server.store);
+        let path = format!("{CONVERSATIONS}/{}/messages", first["id"]);
+        let messages = server
+            .expect(&server.customer, Method::GET, &path, None, 200)
+            .await;
+        let bodies: Vec<&str> = messages
+            .as_array()
+            .expect("messages")
+            .iter()
+            .filter(|message| message["sender_type"] == "customer")
+            .filter_map(|message| message["body"].as_str())
+            .collect();
+        assert_eq!(bodies, ["hi"], "{}", server.store);
+
+        // Another client id, or another customer with the same one, opens a new conversation.
+        let other = json!({ "topic": "refund", "message": { "client_id": "w-2", "body": "hi" } });
+        let second = server
+            .expect(
+                &server.customer,
+                Method::POST,
+                CONVERSATIONS,
+                Some(other),
+                201,
+            )
+            .await;
+        assert_ne!(second["id"], first["id"], "{}", server.store);
+        let stranger = server.anonymous_customer().await;
+        let theirs = server
+            .expect(&stranger, Method::POST, CONVERSATIONS, Some(body), 201)
+            .await;
+        assert_ne!(theirs["id"], first["id"], "{}", server.store);
+    }
+}
+
+#[tokio::test]
 async fn a_customer_and_an_agent_talk_and_the_customer_never_sees_notes() {
     for server in servers().await {
         let id = server.open(&server.customer, "我想退票").await;
@@ -114,7 +175,10 @@ async fn a_customer_and_an_agent_talk_and_the_customer_never_sees_notes() {
             .send(Method::POST, &path, Some(&server.customer), Some(note))
             .await;
         assert_eq!(refused.status().as_u16(), 403, "{}", server.store);
-        let retry = json!({ "client_id": "c-1", "body": "我想退票 (again)" });
+        let first = server
+            .expect(&server.customer, Method::GET, &path, None, 200)
+            .await;
+        let retry = json!({ "client_id": first[0]["client_id"], "body": "我想退票 (again)" });
         let again = server
             .expect(&server.customer, Method::POST, &path, Some(retry), 200)
             .await;

@@ -669,6 +669,9 @@ pub(crate) async fn export_conversations(
     request_body = OpenBody,
     responses(
         (status = 201, description = "Opened; `Location` names it.", body = ConversationView),
+        (status = 200, description = "A retry: the first message's `client_id` is that of the \
+            first message of one of the customer's latest conversations, which is answered.",
+            body = ConversationView),
         (status = 401, description = "No valid token (`unauthorized`).",
             body = ProblemBody<'static>, content_type = "application/problem+json"),
         (status = 403, description = "Not a customer (`forbidden`).",
@@ -692,8 +695,11 @@ pub(crate) async fn open_conversation(
         .message
         .map(|message| outgoing(message, "message."))
         .transpose()?;
-    let opened = state.service.open_conversation(&ctx, topic, first).await?;
-    Ok(created(opened))
+    let opened = state.service.open(&ctx, topic, first).await?;
+    if opened.new {
+        return Ok(created(opened.conversation));
+    }
+    Ok(Json(ConversationView::from(opened.conversation)).into_response())
 }
 
 /// 201 with the conversation and its `Location`.

@@ -41,6 +41,15 @@ pub struct Outgoing {
     pub body: MessageBody,
 }
 
+/// What opening a conversation gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opened {
+    /// The conversation.
+    pub conversation: Conversation,
+    /// Whether it was opened now, rather than by an earlier try of the same request.
+    pub new: bool,
+}
+
 /// A conversation as its page shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConversationDetail {
@@ -99,19 +108,44 @@ impl Service {
     }
 
     /// A customer opens a conversation, optionally with a first message; it joins the queue
-    /// and is routed at once.
+    /// and is routed at once. See [`Service::open`].
     pub async fn open_conversation(
         &self,
         ctx: &Context,
         topic: Option<Topic>,
         first: Option<Outgoing>,
     ) -> Result<Conversation, ConversationError> {
+        Ok(self.open(ctx, topic, first).await?.conversation)
+    }
+
+    /// A customer opens a conversation, optionally with a first message; it joins the queue
+    /// and is routed at once. A retry whose first message has the client id of the first
+    /// message of one of the customer's latest conversations answers that conversation
+    /// instead of opening another (`new` is false then).
+    ///
+    /// Known limit: two retries racing each other, neither seeing the other's conversation
+    /// yet, still open two; clients retry one request at a time.
+    pub async fn open(
+        &self,
+        ctx: &Context,
+        topic: Option<Topic>,
+        first: Option<Outgoing>,
+    ) -> Result<Opened, ConversationError> {
         let Actor::Customer { id: customer } = ctx.actor else {
             return Err(ConversationError::Forbidden);
         };
         let mut tx = self.begin().await?;
         if tx.customer(customer).await?.is_none() {
             return Err(ConversationError::NotFound(Resource::Customer(customer)));
+        }
+        let retried = first.as_ref().and_then(|first| first.client_id.as_ref());
+        if let Some(client_id) = retried
+            && let Some(earlier) = opened_with(tx.as_mut(), ctx, client_id).await?
+        {
+            return Ok(Opened {
+                conversation: earlier,
+                new: false,
+            });
         }
         let new = NewConversation {
             customer,
@@ -135,7 +169,10 @@ impl Service {
             opened = self.send(ctx, opened.id, first).await?.conversation;
         }
         self.route(opened.id).await?;
-        self.visible(ctx, opened.id).await
+        Ok(Opened {
+            conversation: self.visible(ctx, opened.id).await?,
+            new: true,
+        })
     }
 
     /// Writes a message. It is stored with its sequence number before anyone hears of it; a
@@ -548,6 +585,45 @@ impl Service {
         let mut tx = self.read().await?;
         visible_in(tx.as_mut(), ctx, id).await
     }
+}
+
+/// How many of a customer's latest conversations a retried opening is looked for in.
+const RETRY_WINDOW: usize = 5;
+
+/// The one of the caller's latest conversations whose first message has `client_id` and was
+/// theirs, if any: the conversation an earlier try of the same opening made.
+async fn opened_with(
+    tx: &mut dyn Tx,
+    ctx: &Context,
+    client_id: &ClientMessageId,
+) -> Result<Option<Conversation>, ConversationError> {
+    let Actor::Customer { id: customer } = ctx.actor else {
+        return Ok(None);
+    };
+    let query = ConversationQuery {
+        filter: ConversationFilter {
+            customer: Some(customer),
+            ..ConversationFilter::default()
+        },
+        scope: Scope::Customer(customer),
+    };
+    let page = Page {
+        before: None,
+        limit: RETRY_WINDOW,
+    };
+    for summary in tx.conversations(&query, &page).await? {
+        let first = tx
+            .messages_after(summary.conversation.id, None, 1, false)
+            .await?;
+        let same = first.first().is_some_and(|message| {
+            message.client_id.as_ref() == Some(client_id)
+                && message.sender == Sender::Customer(customer)
+        });
+        if same {
+            return Ok(Some(summary.conversation));
+        }
+    }
+    Ok(None)
 }
 
 /// The conversation, if the caller's scope includes it; "not found" otherwise.

@@ -30,7 +30,9 @@ use crate::store::{EntryQuery, LeaveQuery, Store, StoreError, Tx};
 use crate::team::TeamSettings;
 use crate::time::{Clock, DateRange};
 
-pub use conversation::{ConversationDetail, ExportSink, ExportSummary, MAX_MESSAGES, Outgoing};
+pub use conversation::{
+    ConversationDetail, ExportSink, ExportSummary, MAX_MESSAGES, Opened, Outgoing,
+};
 pub use routing::Routed;
 pub use schedule::{AssignOptions, AssignOutcome};
 

@@ -16,8 +16,10 @@
 //! most `--rate` messages a second overall, for `--seconds`. With `--drop-every-ms`, a random
 //! connection is dropped that often and comes back with a resume.
 //!
-//! Conversations are opened through the service inside the same process, as the REST route
-//! for opening them is not served yet; everything else goes over HTTP and WebSocket.
+//! In this mode conversations are opened through the service inside the same process, all at
+//! the start; everything else goes over HTTP and WebSocket. With `--url`, the generator
+//! drives a server that is already running instead, with customers arriving on the clock and
+//! opening their conversations over REST: see the `traffic` module.
 //!
 //! It measures send→deliver latency (from writing the frame at the sender to reading the
 //! message at the other side) and checks, against the store, that every participant got
@@ -843,7 +845,7 @@ async fn verify(
                 .get(&(side, index, id.get()))
                 .cloned()
                 .unwrap_or_default();
-            check.tally(&got, &expected, true);
+            let _ = check.tally(&got, &expected, true);
         }
     }
     check
@@ -851,8 +853,10 @@ async fn verify(
 
 impl Check {
     /// Counts what one participant read (`got`, in order) against what the store holds
-    /// for them (`expected`); `lost` is counted only if `count_lost`.
-    fn tally(&mut self, got: &[u64], expected: &[u64], count_lost: bool) {
+    /// for them (`expected`); `lost` is counted only if `count_lost`. True if anything
+    /// was lost, duplicated or reordered.
+    fn tally(&mut self, got: &[u64], expected: &[u64], count_lost: bool) -> bool {
+        let before = self.lost + self.duplicated + self.reordered;
         self.expected += expected.len() as u64;
         let mut seen = std::collections::HashSet::new();
         for pair in got.windows(2) {
@@ -868,6 +872,7 @@ impl Check {
         if count_lost {
             self.lost += expected.iter().filter(|seq| !seen.contains(seq)).count() as u64;
         }
+        self.lost + self.duplicated + self.reordered > before
     }
 }
 

@@ -508,6 +508,7 @@ async fn verify(run: &Run, admin: &str) -> Check {
     let received = lock(&run.shared.received).clone();
     let holders = run.shared.lock_holders().clone();
     let mut check = Check::default();
+    let mut shown = 0;
     for (opened, messages) in stored {
         let Opened {
             id,
@@ -522,9 +523,19 @@ async fn verify(run: &Run, admin: &str) -> Check {
                 .cloned()
                 .unwrap_or_default()
         };
-        check.tally(&got(Side::Customer, customer), &public, assigned);
+        let mut sides = vec![(Side::Customer, customer, public)];
         if let Some(agent) = holders.get(&id) {
-            check.tally(&got(Side::Agent, *agent), &all, assigned);
+            sides.push((Side::Agent, *agent, all));
+        }
+        for (side, index, expected) in sides {
+            let got = got(side, index);
+            if check.tally(&got, &expected, assigned) && shown < 10 {
+                shown += 1;
+                eprintln!(
+                    "conversation {id}, {side:?} {index}: read {got:?}, the store holds \
+                     {expected:?}"
+                );
+            }
         }
     }
     check
@@ -671,4 +682,68 @@ fn load_average() -> Value {
         .ok()
         .and_then(|text| text.split_whitespace().next()?.parse::<f64>().ok())
         .map_or(Value::Null, |load| json!(load))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(count: usize, prefix: &str) -> Vec<String> {
+        (0..count).map(|n| format!("{prefix}{n}")).collect()
+    }
+
+    #[test]
+    fn every_conversation_has_exactly_the_lines_asked_for_and_long_dialogs_are_left_out() {
+        let dialogs = vec![
+            lines(2, "a"),
+            lines(3, "b"),
+            lines(25, "long"),
+            lines(2, "c"),
+        ];
+
+        let scripts = scripts(dialogs, 3);
+
+        assert_eq!(scripts.len(), 2);
+        assert!(scripts.iter().all(|script| script.len() == 3));
+        assert_eq!(scripts[0], ["a0", "a1", "b0"]);
+        assert!(
+            scripts
+                .iter()
+                .flatten()
+                .all(|line| !line.starts_with("long"))
+        );
+    }
+
+    #[test]
+    fn a_corpus_too_short_for_one_conversation_still_gives_one() {
+        let scripts = scripts(vec![lines(1, "a")], 4);
+
+        assert_eq!(scripts.len(), 1);
+        assert_eq!(scripts[0].len(), 4);
+    }
+
+    #[test]
+    fn arrival_rates_are_read_from_a_comma_separated_list_without_zeros() {
+        let mut options = Options::default();
+
+        assert!(options.take("--arrivals", "1, 2.5,0,10".to_owned()));
+        assert!(options.take("--url", "http://127.0.0.1:8080/".to_owned()));
+        assert!(!options.take("--rate", "5".to_owned()));
+
+        assert_eq!(options.arrivals, [1.0, 2.5, 10.0]);
+        assert_eq!(options.url.as_deref(), Some("http://127.0.0.1:8080"));
+    }
+
+    #[test]
+    fn percentiles_are_read_from_the_sorted_latencies_in_milliseconds() {
+        let micros: Vec<u64> = (1..=100).rev().map(|n| n * 1000).collect();
+
+        let summary = percentiles(micros);
+
+        assert_eq!(summary["p50"], json!(51.0));
+        assert_eq!(summary["p99"], json!(99.0));
+        assert_eq!(summary["max"], json!(100.0));
+        assert_eq!(summary["samples"], json!(100));
+        assert_eq!(percentiles(Vec::new())["p99"], json!(0.0));
+    }
 }

@@ -16,8 +16,10 @@
 //! most `--rate` messages a second overall, for `--seconds`. With `--drop-every-ms`, a random
 //! connection is dropped that often and comes back with a resume.
 //!
-//! Conversations are opened through the service inside the same process, as the REST route
-//! for opening them is not served yet; everything else goes over HTTP and WebSocket.
+//! In this mode conversations are opened through the service inside the same process, all at
+//! the start; everything else goes over HTTP and WebSocket. With `--url`, the generator
+//! drives a server that is already running instead, with customers arriving on the clock and
+//! opening their conversations over REST: see the `traffic` module.
 //!
 //! It measures send→deliver latency (from writing the frame at the sender to reading the
 //! message at the other side) and checks, against the store, that every participant got
@@ -44,6 +46,8 @@ use shiftdesk_http::{App, Settings, spawn};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 
+mod traffic;
+
 /// What to run.
 #[derive(Debug, Clone)]
 struct Args {
@@ -54,6 +58,8 @@ struct Args {
     seconds: u64,
     drop_every: Option<Duration>,
     out: PathBuf,
+    /// The traffic run against a server already running; see [`traffic`].
+    traffic: traffic::Options,
 }
 
 impl Args {
@@ -66,6 +72,7 @@ impl Args {
             seconds: 20,
             drop_every: None,
             out: PathBuf::from("load-summary.json"),
+            traffic: traffic::Options::default(),
         };
         let mut given = std::env::args().skip(1);
         while let Some(flag) = given.next() {
@@ -95,7 +102,11 @@ impl Args {
                     args.drop_every = Some(Duration::from_millis(number(&value).max(1)));
                 }
                 "--out" => args.out = PathBuf::from(value),
-                _ => fail(&format!("unknown flag {flag}")),
+                _ => {
+                    if !args.traffic.take(&flag, value) {
+                        fail(&format!("unknown flag {flag}"));
+                    }
+                }
             }
         }
         args
@@ -128,6 +139,13 @@ struct Shared {
     late: AtomicU64,
     /// Set when the run is over: connections stop reconnecting.
     over: AtomicBool,
+    /// When each conversation's opening message was posted, by client id.
+    opened_at: Mutex<HashMap<String, Instant>>,
+    /// Open→agent latencies (the opening message reaching the agent it was routed to), in
+    /// microseconds.
+    open_latencies: Mutex<Vec<u64>>,
+    /// Who waits for the customer to hear that a conversation was resolved, by its id.
+    resolved: Mutex<HashMap<i64, oneshot::Sender<()>>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -139,6 +157,8 @@ enum Side {
 enum Command {
     Send(String),
     Drop,
+    /// Close the connection for good: the customer is done.
+    Leave,
 }
 
 /// One participant's connection, reconnecting after drops.
@@ -149,6 +169,10 @@ struct Peer {
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let args = Args::from_env();
+    if args.traffic.url.is_some() {
+        traffic::run(&args).await;
+        return;
+    }
     let folder = tempfile::tempdir().unwrap_or_else(|error| fail(&error.to_string()));
     let opened = open(&args.store, &folder).await;
     let (key, _) = signing_key(None, &DatabaseUrl::Memory).unwrap_or_else(|e| fail(&e.to_string()));
@@ -348,6 +372,7 @@ async fn fresh_postgres(url: &str) -> OpenedStore {
     }
 }
 
+/// Makes a request; any failure ends the run.
 async fn call(
     http: &reqwest::Client,
     method: reqwest::Method,
@@ -355,6 +380,19 @@ async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> Value {
+    try_call(http, method, url, token, body)
+        .await
+        .unwrap_or_else(|error| fail(&error))
+}
+
+/// Makes a request; a transport error or a status other than 2xx is the error.
+async fn try_call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Result<Value, String> {
     let mut request = http.request(method, &url);
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -362,29 +400,51 @@ async fn call(
     if let Some(body) = body {
         request = request.json(&body);
     }
-    let response = request
-        .send()
-        .await
-        .unwrap_or_else(|e| fail(&format!("{url}: {e}")));
+    let response = request.send().await.map_err(|e| format!("{url}: {e}"))?;
     let status = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
     if !status.is_success() {
-        fail(&format!("{url}: {status} {body}"));
+        return Err(format!("{url}: {status} {body}"));
     }
-    body
+    Ok(body)
 }
 
+/// A client whose connections leave from loopback address `127.0.0.x`, a different one for
+/// every 16 logins: the server allows 20 login attempts per address before it slows them
+/// down, and a team's agents sign in from many machines, not one.
+fn login_client(n: usize) -> reqwest::Client {
+    let last = u8::try_from(2 + n / 16).unwrap_or(u8::MAX);
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, last]))
+        .build()
+        .unwrap_or_else(|error| fail(&format!("an HTTP client: {error}")))
+}
+
+/// Logs in; over the server's limit on attempts, waits as long as `Retry-After` says.
 async fn login(http: &reqwest::Client, base: &str, login: &str, password: &str) -> String {
     let body = json!({ "login": login, "password": password });
-    let answer = call(
-        http,
-        reqwest::Method::POST,
-        format!("{base}/api/v1/auth/login"),
-        None,
-        Some(body),
-    )
-    .await;
-    answer["token"].as_str().unwrap_or_default().to_owned()
+    let url = format!("{base}/api/v1/auth/login");
+    for _ in 0..10 {
+        let sent = http.post(&url).json(&body).send().await;
+        let response = sent.unwrap_or_else(|e| fail(&format!("{url}: {e}")));
+        let status = response.status();
+        let wait = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        match (status, wait) {
+            (reqwest::StatusCode::TOO_MANY_REQUESTS, Some(seconds)) => {
+                eprintln!("login {login}: over the limit, trying again in {seconds} s");
+                tokio::time::sleep(Duration::from_secs(seconds)).await;
+            }
+            (status, _) if status.is_success() => {
+                return answer["token"].as_str().unwrap_or_default().to_owned();
+            }
+            (status, _) => fail(&format!("{url}: {status} {answer}")),
+        }
+    }
+    fail(&format!("login {login}: still over the limit"))
 }
 
 async fn customer_token(http: &reqwest::Client, base: &str) -> String {
@@ -402,6 +462,20 @@ async fn staff(
     count: usize,
     customers: usize,
 ) -> Vec<String> {
+    let capacity = Some(customers / count + 2);
+    staff_named(http, base, admin, count, capacity, "load").await
+}
+
+/// Creates `count` agents called `{prefix}{n}` on a new shift `prefix` covering now; with
+/// `capacity`, makes it the team's default. Returns their tokens.
+async fn staff_named(
+    http: &reqwest::Client,
+    base: &str,
+    admin: &str,
+    count: usize,
+    capacity: Option<usize>,
+    prefix: &str,
+) -> Vec<String> {
     use chrono::Timelike;
     let post = reqwest::Method::POST;
     let mut team = call(
@@ -413,7 +487,9 @@ async fn staff(
     )
     .await;
     team["time_zone"] = json!("UTC");
-    team["default_capacity"] = json!((customers / count + 2).min(1000));
+    if let Some(capacity) = capacity {
+        team["default_capacity"] = json!(capacity.min(1000));
+    }
     call(
         http,
         reqwest::Method::PUT,
@@ -424,7 +500,7 @@ async fn staff(
     .await;
     let start = chrono::Utc::now() - chrono::Duration::hours(2);
     let shift = json!({
-        "name": "load", "start": format!("{:02}:00", start.hour()),
+        "name": prefix, "start": format!("{:02}:00", start.hour()),
         "end": format!("{:02}:00", (start.hour() + 12) % 24),
     });
     let shift = call(
@@ -439,7 +515,7 @@ async fn staff(
     let mut ids = Vec::new();
     let mut tokens = Vec::new();
     for n in 0..count {
-        let login_name = format!("load{n}");
+        let login_name = format!("{prefix}{n}");
         let body = json!({
             "login": login_name, "display_name": format!("Agent {n}"), "role": "agent",
             "password": password,
@@ -453,7 +529,7 @@ async fn staff(
         )
         .await;
         ids.push(created["id"].clone());
-        tokens.push(login(http, base, &login_name, password).await);
+        tokens.push(login(&login_client(n), base, &login_name, password).await);
     }
     let date = start.date_naive().to_string();
     let assign = json!({
@@ -557,6 +633,15 @@ async fn run_peer(
                                 shared.lock_holders().insert(conversation, index);
                             }
                         }
+                        Some("status") if side == Side::Customer
+                            && payload["status"]["state"] == "resolved" => {
+                            let conversation = payload["conversation"].as_i64().unwrap_or_default();
+                            let waiter = shared.resolved.lock().unwrap_or_else(|p| p.into_inner())
+                                .remove(&conversation);
+                            if let Some(waiter) = waiter {
+                                let _ = waiter.send(());
+                            }
+                        }
                         Some("error") => {
                             shared.errors.fetch_add(1, Ordering::Relaxed);
                             eprintln!("error frame: {payload}");
@@ -572,6 +657,10 @@ async fn run_peer(
                         shared.drops.fetch_add(1, Ordering::Relaxed);
                         let _ = socket.close(None).await;
                         break;
+                    }
+                    Some(Command::Leave) => {
+                        let _ = socket.close(None).await;
+                        return;
                     }
                     None => return,
                 },
@@ -597,6 +686,21 @@ fn delivered(shared: &Shared, client_id: &str) {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(micros);
+    } else {
+        // An opening message reaches the agent with the conversation's history.
+        let opened = shared
+            .opened_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(client_id);
+        if let Some(opened) = opened {
+            let micros = u64::try_from(opened.elapsed().as_micros()).unwrap_or(u64::MAX);
+            shared
+                .open_latencies
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(micros);
+        }
     }
     if let Some(waiter) = shared
         .waiting
@@ -741,22 +845,35 @@ async fn verify(
                 .get(&(side, index, id.get()))
                 .cloned()
                 .unwrap_or_default();
-            check.expected += expected.len() as u64;
-            let mut seen = std::collections::HashSet::new();
-            for pair in got.windows(2) {
-                if pair[1] < pair[0] {
-                    check.reordered += 1;
-                }
-            }
-            for seq in &got {
-                if !seen.insert(*seq) {
-                    check.duplicated += 1;
-                }
-            }
-            check.lost += expected.iter().filter(|seq| !seen.contains(seq)).count() as u64;
+            let _ = check.tally(&got, &expected, true);
         }
     }
     check
+}
+
+impl Check {
+    /// Counts what one participant read (`got`, in order) against what the store holds
+    /// for them (`expected`); `lost` is counted only if `count_lost`. True if anything
+    /// was lost, duplicated or reordered.
+    fn tally(&mut self, got: &[u64], expected: &[u64], count_lost: bool) -> bool {
+        let before = self.lost + self.duplicated + self.reordered;
+        self.expected += expected.len() as u64;
+        let mut seen = std::collections::HashSet::new();
+        for pair in got.windows(2) {
+            if pair[1] < pair[0] {
+                self.reordered += 1;
+            }
+        }
+        for seq in got {
+            if !seen.insert(*seq) {
+                self.duplicated += 1;
+            }
+        }
+        if count_lost {
+            self.lost += expected.iter().filter(|seq| !seen.contains(seq)).count() as u64;
+        }
+        self.lost + self.duplicated + self.reordered > before
+    }
 }
 
 fn summarize(args: &Args, shared: &Shared, turns: u64, elapsed: Duration, check: Check) -> Value {

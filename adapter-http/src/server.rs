@@ -10,6 +10,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt;
 use shiftdesk_core::Service;
 use shiftdesk_core::store::Store;
 use shiftdesk_core::time::SystemClock;
@@ -255,6 +256,13 @@ pub async fn spawn(app: App, settings: Settings) -> io::Result<RunningServer> {
     let task = tokio::spawn(async move {
         // The peer address is what login attempts are limited by.
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        // Small frames (acks, pushed messages) go out at once instead of waiting, under
+        // Nagle's algorithm, for the peer's delayed acknowledgement of the previous one.
+        let listener = listener.tap_io(|stream| {
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY on a connection");
+            }
+        });
         let served = axum::serve(listener, service)
             .with_graceful_shutdown(stop)
             .await;

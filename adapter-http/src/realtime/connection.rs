@@ -13,11 +13,13 @@
 //! further ahead than the next number (a concurrent sender's publication overtaking
 //! another's) makes the loop read the missing ones from the store first. Before a
 //! conversation is resumed, its live messages are sent as they come and remembered one by
-//! one, so the resume that follows fills in the earlier ones without repeating any.
+//! one, so the resume that follows fills in the earlier ones without repeating any; one that
+//! overtakes an earlier message stamped since the connection opened brings that one first.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use serde_json::Value;
 use shiftdesk_core::Service;
@@ -133,6 +135,8 @@ where
     O: Sink<Outbound> + Unpin,
 {
     let settings = session.settings.clone();
+    // Messages stamped from now on are live for this connection: each is pushed to it.
+    let opened_at = session.service.now();
     let registration = session.hub.register(
         session.user,
         session.admin,
@@ -164,6 +168,7 @@ where
         outgoing,
         sent: HashMap::new(),
         typing_to: HashMap::new(),
+        opened_at,
     };
     let hello = ServerFrame::Hello {
         protocol: PROTOCOL_VERSION,
@@ -273,6 +278,8 @@ struct Connection<O> {
     sent: HashMap<ConversationId, Sent>,
     /// The conversations the client said it is typing in, and who was told.
     typing_to: HashMap<ConversationId, Vec<User>>,
+    /// When the connection opened, on the service's clock.
+    opened_at: DateTime<Utc>,
 }
 
 impl<O: Sink<Outbound> + Unpin> Connection<O> {
@@ -632,8 +639,11 @@ impl<O: Sink<Outbound> + Unpin> Connection<O> {
     async fn pushed_message(&mut self, message: &Message) -> Result<(), Gone> {
         let id = message.conversation;
         let sent = self.sent.entry(id).or_default();
-        let highest = match (sent.anchored, sent.highest) {
-            (true, Some(highest)) if message.seq > highest.next() => highest,
+        if !sent.anchored {
+            return self.loose_message(message).await;
+        }
+        let highest = match sent.highest {
+            Some(highest) if message.seq > highest.next() => highest,
             _ => return self.message(message).await,
         };
         // Numbers between were skipped: private notes a customer does not see, or a message
@@ -654,6 +664,41 @@ impl<O: Sink<Outbound> + Unpin> Connection<O> {
             }
             Err(error) => {
                 tracing::debug!(conversation = id.get(), %error, "filling a gap failed");
+            }
+        }
+        self.message(message).await
+    }
+}
+
+impl<O: Sink<Outbound> + Unpin> Connection<O> {
+    /// A live message of a conversation not resumed on this connection. Messages stamped
+    /// since the connection opened are all pushed to it, but two committed at almost the same
+    /// moment may be published in the other order; one further ahead than the next number
+    /// sends the earlier live ones from the store first, and their own pushes are dropped
+    /// when they come. What came before the connection is the client's to resume.
+    async fn loose_message(&mut self, message: &Message) -> Result<(), Gone> {
+        let id = message.conversation;
+        let highest = self.sent.get(&id).and_then(|sent| sent.highest);
+        let next = highest.map_or(Seq::FIRST, Seq::next);
+        let opened_at = self.opened_at;
+        if message.seq > next && message.sent_at >= opened_at {
+            let earlier = self
+                .session
+                .service
+                .messages_after(self.ctx(), id, highest, REPLAY_PAGE)
+                .await;
+            match earlier {
+                Ok(earlier) => {
+                    let live = earlier.iter().filter(|earlier| {
+                        earlier.seq < message.seq && earlier.sent_at >= opened_at
+                    });
+                    for earlier in live {
+                        self.message(earlier).await?;
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(conversation = id.get(), %error, "reading earlier live messages failed");
+                }
             }
         }
         self.message(message).await
@@ -857,6 +902,47 @@ mod tests {
             }
         }
         assert_eq!(seqs, (1..=40).collect::<Vec<u64>>());
+    }
+
+    #[tokio::test]
+    async fn live_messages_published_the_other_way_round_arrive_in_order_once() {
+        use shiftdesk_core::event::{Notifier, SilentNotifier};
+
+        let hub = Arc::new(Hub::new());
+        let store: Arc<dyn shiftdesk_core::store::Store> = Arc::new(MemoryStore::new());
+        let service = Service::new(store.clone(), hub.clone(), Arc::new(SystemClock));
+        let (ctx, id) = customer_with_conversation(&service).await;
+        let Actor::Customer { id: customer } = ctx.actor else {
+            panic!("a customer")
+        };
+        let mut wire = open(session(&service, &hub, &ctx), 64);
+        assert_eq!(wire.next_json().await["type"], "hello");
+
+        // Two messages committed by requests that publish late, the second one first.
+        let quiet = Service::new(store, Arc::new(SilentNotifier), Arc::new(SystemClock));
+        write(&quiet, &ctx, id, 2).await;
+        let stored = service
+            .messages_after(&ctx, id, None, 10)
+            .await
+            .expect("read");
+        for message in stored.iter().rev() {
+            let event = DomainEvent::MessagePosted {
+                message: message.clone(),
+                customer,
+                assignee: None,
+            };
+            hub.publish(event).await;
+        }
+        write(&service, &ctx, id, 1).await;
+
+        let mut seqs = Vec::new();
+        while seqs.last() != Some(&3) {
+            let frame = wire.next_json().await;
+            if frame["type"] == "message" {
+                seqs.push(frame["payload"]["seq"].as_u64().expect("seq"));
+            }
+        }
+        assert_eq!(seqs, [1, 2, 3]);
     }
 
     #[tokio::test]

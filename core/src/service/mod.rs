@@ -67,7 +67,8 @@ impl Service {
         self
     }
 
-    fn now(&self) -> DateTime<Utc> {
+    /// The time on the service's clock, the one messages are stamped with.
+    pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
 

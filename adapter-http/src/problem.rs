@@ -223,6 +223,7 @@ impl From<InputError> for Problem {
             InputProblem::TooMany { .. } => "too_many",
             InputProblem::UnknownTimeZone(_) => "unknown_time_zone",
             InputProblem::UnknownVariable(_) => "unknown_variable",
+            InputProblem::UnclosedVariable(_) => "unclosed_variable",
             InputProblem::Reversed => "reversed_range",
             InputProblem::ZeroLength => "zero_length",
             InputProblem::Invalid(_) => "invalid_value",

@@ -172,9 +172,7 @@ impl Template {
         match scan(text, &mut |_| Ok(String::new())) {
             Ok(_) => Ok(Self(text.to_owned())),
             Err(TemplateError::UnknownVariable(name)) => Err(Problem::UnknownVariable(name)),
-            Err(TemplateError::Unclosed(_)) => {
-                Err(Problem::Invalid("has a {{ that is never closed"))
-            }
+            Err(TemplateError::Unclosed(at)) => Err(Problem::UnclosedVariable(at)),
         }
     }
 
@@ -326,6 +324,10 @@ mod tests {
             render("Dear {{customer.name", &values()),
             Err(TemplateError::Unclosed(5))
         ));
+        assert_eq!(
+            Template::parse("Dear {{customer.name"),
+            Err(Problem::UnclosedVariable(5))
+        );
     }
 
     #[test]

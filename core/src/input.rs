@@ -52,6 +52,9 @@ pub enum Problem {
         "uses the unknown variable {{{{{0}}}}}; known are customer.name, agent.name, conversation.id"
     )]
     UnknownVariable(String),
+    /// A template opens a `{{` it never closes, at this character.
+    #[error("has a {{{{ at character {0} that is never closed")]
+    UnclosedVariable(usize),
     /// A range whose end comes before its start.
     #[error("ends before it starts")]
     Reversed,

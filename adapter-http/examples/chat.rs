@@ -19,6 +19,7 @@ use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::AsyncBufReadExt;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 #[derive(Debug, Parser)]
@@ -102,14 +103,7 @@ async fn run(args: Args) -> Result<ExitCode, String> {
             },
             frame = stream.next() => match frame {
                 Some(Ok(Message::Text(text))) => println!("{}", text.as_str()),
-                Some(Ok(Message::Close(close))) => {
-                    let normal = close.as_ref().is_none_or(|close| close.code == CloseCode::Normal);
-                    match close {
-                        Some(close) => eprintln!("chat: closed: {} {}", u16::from(close.code), close.reason),
-                        None => eprintln!("chat: closed"),
-                    }
-                    return Ok(if normal { ExitCode::SUCCESS } else { ExitCode::FAILURE });
-                }
+                Some(Ok(Message::Close(close))) => return Ok(closed(close)),
                 Some(Ok(_)) => {}
                 Some(Err(error)) => return Err(format!("the connection failed: {error}")),
                 None => {
@@ -118,5 +112,19 @@ async fn run(args: Args) -> Result<ExitCode, String> {
                 }
             },
         }
+    }
+}
+
+/// Says why the server closed the connection; a normal close is success.
+fn closed(close: Option<CloseFrame>) -> ExitCode {
+    let Some(close) = close else {
+        eprintln!("chat: closed");
+        return ExitCode::SUCCESS;
+    };
+    eprintln!("chat: closed: {} {}", u16::from(close.code), close.reason);
+    if close.code == CloseCode::Normal {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

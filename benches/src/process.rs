@@ -128,6 +128,29 @@ impl ServerProcess {
             .ok()?;
         answer.json().await.ok()
     }
+
+    /// Waits until the hub counts at least `expected` customer connections, or `within` has
+    /// passed; the last count read.
+    pub async fn wait_for_customer_connections(
+        &self,
+        http: &reqwest::Client,
+        admin: &str,
+        expected: usize,
+        within: Duration,
+    ) -> u64 {
+        let started = Instant::now();
+        let mut counted = 0;
+        while started.elapsed() < within {
+            if let Some(online) = self.online(http, admin).await {
+                counted = online["customer_connections"].as_u64().unwrap_or(0);
+                if counted >= expected as u64 {
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        counted
+    }
 }
 
 impl Drop for ServerProcess {

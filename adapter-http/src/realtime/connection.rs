@@ -211,7 +211,9 @@ where
             frame = incoming.next() => match frame {
                 None | Some(Inbound::Close) => break,
                 Some(Inbound::Text(text)) => connection.on_text(&text).await,
-                Some(Inbound::Binary) => connection.frame(&ServerFrame::Error(binary_refused())).await,
+                Some(Inbound::Binary) => {
+                    connection.frame(&ServerFrame::Error(binary_refused())).await
+                }
                 Some(Inbound::Pong) => {
                     unanswered = 0;
                     Ok(())
@@ -697,7 +699,8 @@ impl<O: Sink<Outbound> + Unpin> Connection<O> {
                     }
                 }
                 Err(error) => {
-                    tracing::debug!(conversation = id.get(), %error, "reading earlier live messages failed");
+                    let conversation = id.get();
+                    tracing::debug!(conversation, %error, "reading earlier live messages failed");
                 }
             }
         }

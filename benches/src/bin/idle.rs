@@ -115,7 +115,10 @@ async fn run(args: Args) -> i32 {
             }
         }));
     }
-    let online = wait_for_online(&http, &server, &admin, args.connections).await;
+    let within = Duration::from_secs(600);
+    let online = server
+        .wait_for_customer_connections(&http, &admin, args.connections, within)
+        .await;
     let open_seconds = opening.elapsed().as_secs_f64();
     // Idle long enough for a heartbeat or two, then read the memory a few times.
     tokio::time::sleep(Duration::from_secs(if args.quick { 2 } else { 30 })).await;
@@ -214,25 +217,4 @@ where
         }
     }
     closed.fetch_add(1, Ordering::Relaxed);
-}
-
-/// Waits until the hub counts `expected` customer connections, or 10 minutes; the last count.
-async fn wait_for_online(
-    http: &reqwest::Client,
-    server: &ServerProcess,
-    admin: &str,
-    expected: usize,
-) -> u64 {
-    let deadline = Instant::now() + Duration::from_secs(600);
-    let mut counted = 0;
-    while Instant::now() < deadline {
-        if let Some(online) = server.online(http, admin).await {
-            counted = online["customer_connections"].as_u64().unwrap_or(0);
-            if counted >= expected as u64 {
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    counted
 }

@@ -117,14 +117,16 @@ async fn run(args: Args) -> i32 {
             tally.clone(),
         ));
     }
-    wait_for_connections(
-        &http,
-        &server,
-        &admin,
-        args.clients,
-        Duration::from_secs(120),
-    )
-    .await;
+    let within = Duration::from_secs(120);
+    let connected = server
+        .wait_for_customer_connections(&http, &admin, args.clients, within)
+        .await;
+    if connected < args.clients as u64 {
+        fail(&format!(
+            "only {connected} of {} clients connected within {within:?}",
+            args.clients
+        ));
+    }
 
     let stopping = Instant::now();
     tally.restarted.store(true, Ordering::SeqCst);
@@ -184,13 +186,15 @@ async fn open_conversations(http: &reqwest::Client, base: &str, count: usize) ->
         .map(|index| {
             let (http, base) = (http.clone(), base.to_owned());
             async move {
-                let signed = post(&http, &format!("{base}/api/v1/auth/customer"), None, &json!({})).await;
-                let token = text(&signed, "token");
-                let body = json!({
-                    "topic": "tickets",
-                    "message": { "client_id": format!("first-{index}"), "body": "Where are my tickets?" },
+                let sign_in = format!("{base}/api/v1/auth/customer");
+                let token = text(&post(&http, &sign_in, None, &json!({})).await, "token");
+                let first = json!({
+                    "client_id": format!("first-{index}"),
+                    "body": "Where are my tickets?",
                 });
-                let opened = post(&http, &format!("{base}/api/v1/conversations"), Some(&token), &body).await;
+                let body = json!({ "topic": "tickets", "message": first });
+                let open = format!("{base}/api/v1/conversations");
+                let opened = post(&http, &open, Some(&token), &body).await;
                 let conversation = opened["id"]
                     .as_i64()
                     .unwrap_or_else(|| fail(&format!("no conversation id in {opened}")));
@@ -341,27 +345,6 @@ fn retry_after(refusal: &tokio_tungstenite::tungstenite::Error) -> Option<u64> {
         .ok()?
         .parse()
         .ok()
-}
-
-/// Waits until the hub counts `expected` customer connections.
-async fn wait_for_connections(
-    http: &reqwest::Client,
-    server: &ServerProcess,
-    admin: &str,
-    expected: usize,
-    within: Duration,
-) {
-    let started = Instant::now();
-    while started.elapsed() < within {
-        let online = server.online(http, admin).await.unwrap_or(Value::Null);
-        if online["customer_connections"].as_u64() == Some(expected as u64) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    fail(&format!(
-        "the clients did not all connect within {within:?}"
-    ));
 }
 
 /// A small xorshift generator, so each client draws its own delays.
